@@ -1,0 +1,89 @@
+package seal_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
+)
+
+func mustSealer(tb testing.TB, b byte) *seal.Sealer {
+	tb.Helper()
+	s, err := seal.New(bytes.Repeat([]byte{b}, seal.KeySize))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	s := mustSealer(t, 1)
+	const token = "session-token-value"
+	sealed, err := s.Seal(token, "sess-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, token) || strings.Contains(sealed, base64.StdEncoding.EncodeToString([]byte(token))) {
+		t.Fatalf("sealed value shows the plaintext: %q", sealed)
+	}
+	got, err := s.Open(sealed, "sess-1")
+	if err != nil || got != token {
+		t.Fatalf("Open = %q, %v; want %q", got, err, token)
+	}
+	again, _ := s.Seal(token, "sess-1")
+	if again == sealed {
+		t.Fatal("two seals of one value are equal: nonce reused")
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	s := mustSealer(t, 1)
+	sealed, _ := s.Seal("tok", "sess-1")
+	raw, _ := base64.StdEncoding.DecodeString(sealed)
+	raw[len(raw)-1] ^= 1
+	tampered := base64.StdEncoding.EncodeToString(raw)
+	tests := []struct {
+		name, sealed, session string
+		sealer                *seal.Sealer
+	}{
+		{"OtherSession", sealed, "sess-2", s},
+		{"OtherKey", sealed, "sess-1", mustSealer(t, 2)},
+		{"Tampered", tampered, "sess-1", s},
+		{"NotBase64", "%%%", "sess-1", s},
+		{"TooShort", "AAAA", "sess-1", s},
+		{"Empty", "", "sess-1", s},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.sealer.Open(tt.sealed, tt.session)
+			if !errors.Is(err, seal.ErrOpen) || got != "" {
+				t.Fatalf("Open = %q, %v; want \"\", ErrOpen", got, err)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadKey(t *testing.T) {
+	for _, n := range []int{0, 16, 31, 33} {
+		if _, err := seal.New(make([]byte, n)); err == nil {
+			t.Errorf("New(%d bytes) = nil error", n)
+		}
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	s := mustSealer(f, 7)
+	good, _ := s.Seal("tok", "sess")
+	f.Add(good, "sess")
+	f.Add("", "")
+	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x")
+	f.Fuzz(func(t *testing.T, sealed, session string) {
+		got, err := s.Open(sealed, session)
+		if err == nil && (sealed != good || session != "sess" || got != "tok") {
+			t.Fatalf("Open accepted a forged value: %q", got)
+		}
+	})
+}
