@@ -1,0 +1,112 @@
+/**
+ * Mail: finding the newest code mail with the Gmail advanced service, which
+ * needs only the gmail.readonly scope (GmailApp would need full mail access).
+ */
+
+/** How many of the newest search hits are looked at in one run. */
+var MAIL_SEARCH_LIMIT = 10;
+
+/**
+ * The newest message matching the query, with the code found in it.
+ *
+ * @param {{query: string, regex: RegExp}} config
+ * @return {?{messageId: string, receivedAt: Date, code: ?string}} null when
+ *     the search finds nothing; code is null when the pattern is not in the mail.
+ */
+function newestOtpMail_(config) {
+  var list = Gmail.Users.Messages.list('me', {q: config.query, maxResults: MAIL_SEARCH_LIMIT});
+  var hits = (list && list.messages) || [];
+  var newest = null;
+  for (var i = 0; i < hits.length; i++) {
+    // The list is newest first in practice; the timestamps decide all the same.
+    var meta = Gmail.Users.Messages.get('me', hits[i].id, {format: 'minimal'});
+    var ms = Number(meta.internalDate);
+    if (!newest || ms > newest.ms) {
+      newest = {id: hits[i].id, ms: ms};
+    }
+  }
+  if (!newest) {
+    return null;
+  }
+  var message = Gmail.Users.Messages.get('me', newest.id, {format: 'full'});
+  return {
+    messageId: newest.id,
+    receivedAt: new Date(newest.ms),
+    code: findCode_(config.regex, mailText_(message)),
+  };
+}
+
+/**
+ * @param {RegExp} regex OTP_REGEX; its first group is the code when it has one.
+ * @param {string} text
+ * @return {?string}
+ */
+function findCode_(regex, text) {
+  var match = regex.exec(text);
+  if (!match) {
+    return null;
+  }
+  return match.length > 1 && match[1] != null ? match[1] : match[0];
+}
+
+/**
+ * The text searched for the code: subject, then the plain-text parts (the
+ * HTML parts without tags when there is no plain part), then the snippet.
+ *
+ * @param {Object} message a Gmail API message in format 'full'.
+ * @return {string}
+ */
+function mailText_(message) {
+  var payload = message.payload || {};
+  var plain = [];
+  var html = [];
+  collectParts_(payload, plain, html);
+  var body = plain.length ? plain.join('\n') :
+      html.join('\n').replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
+  return [header_(payload, 'Subject'), body, message.snippet || ''].join('\n');
+}
+
+/**
+ * @param {Object} part a MessagePart.
+ * @param {string[]} plain collects text/plain bodies.
+ * @param {string[]} html collects text/html bodies.
+ */
+function collectParts_(part, plain, html) {
+  var type = String(part.mimeType || '').toLowerCase();
+  if (part.body && part.body.data && type === 'text/plain') {
+    plain.push(partData_(part.body.data));
+  } else if (part.body && part.body.data && type === 'text/html') {
+    html.push(partData_(part.body.data));
+  }
+  var parts = part.parts || [];
+  for (var i = 0; i < parts.length; i++) {
+    collectParts_(parts[i], plain, html);
+  }
+}
+
+/**
+ * A part's body as text. The advanced service hands bytes over as a byte
+ * array; the REST form is a base64url string: both are accepted.
+ *
+ * @param {(number[]|string)} data
+ * @return {string}
+ */
+function partData_(data) {
+  var bytes = typeof data === 'string' ? Utilities.base64DecodeWebSafe(data) : data;
+  return Utilities.newBlob(bytes).getDataAsString('UTF-8');
+}
+
+/**
+ * @param {Object} payload
+ * @param {string} name
+ * @return {string} the header's value, '' when absent.
+ */
+function header_(payload, name) {
+  var headers = payload.headers || [];
+  for (var i = 0; i < headers.length; i++) {
+    if (String(headers[i].name).toLowerCase() === name.toLowerCase()) {
+      return String(headers[i].value || '');
+    }
+  }
+  return '';
+}
