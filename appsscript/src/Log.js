@@ -11,12 +11,20 @@
  * @param {{code: string}=} otp
  */
 function log_(message, config, otp) {
-  var line = String(message);
-  var hidden = [config && config.webhookSecret, otp && otp.code];
+  console.log(redacted_(message, [config && config.webhookSecret, otp && otp.code]));
+}
+
+/**
+ * @param {string} text
+ * @param {Array<?string>} hidden values to blank out; empty ones are skipped.
+ * @return {string} the text with every hidden value replaced by [redacted].
+ */
+function redacted_(text, hidden) {
+  var out = String(text);
   for (var i = 0; i < hidden.length; i++) {
     if (hidden[i]) {
-      line = line.split(hidden[i]).join('[redacted]');
+      out = out.split(hidden[i]).join('[redacted]');
     }
   }
-  console.log(line);
+  return out;
 }

@@ -58,8 +58,11 @@ function postCode_(config, otp) {
       }
     }
     result = postOnce_(config, body);
+    // The sheet shows the detail: an echo of the secret must not land there either.
+    result.detail = redacted_(result.detail, [config.webhookSecret]);
     log_('post of ' + otp.messageId + ' (' + otp.source + '), try ' + attempt + ': ' +
-        result.outcome + ' ' + (result.httpStatus || '') + ' ' + result.detail, config, otp);
+        result.outcome + (result.httpStatus ? ' ' + result.httpStatus : '') +
+        (result.detail ? ' (' + result.detail + ')' : ''), config, otp);
     if (result.outcome !== 'retry') {
       return result;
     }
