@@ -7,11 +7,10 @@
 var MAIL_SEARCH_LIMIT = 10;
 
 /**
- * The newest message matching the query, with the code found in it.
+ * The newest message matching the query.
  *
- * @param {{query: string, regex: RegExp}} config
- * @return {?{messageId: string, receivedAt: Date, code: ?string}} null when
- *     the search finds nothing; code is null when the pattern is not in the mail.
+ * @param {{query: string}} config
+ * @return {?{messageId: string, receivedAt: Date}} null when the search finds nothing.
  */
 function newestOtpMail_(config) {
   var list = Gmail.Users.Messages.list('me', {q: config.query, maxResults: MAIL_SEARCH_LIMIT});
@@ -21,19 +20,23 @@ function newestOtpMail_(config) {
     // The list is newest first in practice; the timestamps decide all the same.
     var meta = Gmail.Users.Messages.get('me', hits[i].id, {format: 'minimal'});
     var ms = Number(meta.internalDate);
-    if (!newest || ms > newest.ms) {
-      newest = {id: hits[i].id, ms: ms};
+    if (!newest || ms > newest.receivedAt.getTime()) {
+      newest = {messageId: hits[i].id, receivedAt: new Date(ms)};
     }
   }
-  if (!newest) {
-    return null;
-  }
-  var message = Gmail.Users.Messages.get('me', newest.id, {format: 'full'});
-  return {
-    messageId: newest.id,
-    receivedAt: new Date(newest.ms),
-    code: findCode_(config.regex, mailText_(message)),
-  };
+  return newest;
+}
+
+/**
+ * The code in a message: the first match of OTP_REGEX in its text.
+ *
+ * @param {{regex: RegExp}} config
+ * @param {string} messageId
+ * @return {?string} null when the pattern is not in the mail.
+ */
+function codeInMail_(config, messageId) {
+  var message = Gmail.Users.Messages.get('me', messageId, {format: 'full'});
+  return findCode_(config.regex, mailText_(message));
 }
 
 /**

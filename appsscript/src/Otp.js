@@ -46,9 +46,9 @@ function pollLocked_(config) {
   }
 
   var sheet = otpSheet_();
-  var otp = {code: mail.code, receivedAt: mail.receivedAt, messageId: mail.messageId,
-    source: 'gmail'};
-  if (!mail.code) {
+  var otp = {code: codeInMail_(config, mail.messageId), receivedAt: mail.receivedAt,
+    messageId: mail.messageId, source: 'gmail'};
+  if (!otp.code) {
     recordLogOnly_(sheet, otp, 'no code: OTP_REGEX did not match the mail');
     markHandled_(mail);
     log_('pollOtp: mail ' + mail.messageId + ' has no code matching OTP_REGEX; skipped.');
