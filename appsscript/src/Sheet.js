@@ -15,7 +15,7 @@
  * @return {Object} the Sheet.
  */
 function otpSheet_() {
-  var spreadsheet = SpreadsheetApp.getActive();
+  var spreadsheet = boundSpreadsheet_();
   var sheet = spreadsheet.getSheetByName(OTP_SHEET_NAME);
   if (!sheet) {
     sheet = spreadsheet.insertSheet(OTP_SHEET_NAME);
@@ -28,6 +28,22 @@ function otpSheet_() {
         .setNumberFormat('@');
   }
   return sheet;
+}
+
+/**
+ * The spreadsheet the script is bound to.
+ *
+ * @return {Object} the Spreadsheet.
+ */
+function boundSpreadsheet_() {
+  var spreadsheet = SpreadsheetApp.getActive();
+  if (!spreadsheet) {
+    var message = 'No spreadsheet: this script must be bound to the sheet ' +
+        '(open it from the sheet with Extensions > Apps Script).';
+    console.error(message);
+    throw new Error(message);
+  }
+  return spreadsheet;
 }
 
 /**

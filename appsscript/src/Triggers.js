@@ -12,7 +12,7 @@
  */
 function setup() {
   readConfig_();
-  var spreadsheet = SpreadsheetApp.getActive();
+  var spreadsheet = boundSpreadsheet_();
   otpSheet_();
 
   var done = {

@@ -53,7 +53,7 @@ function postCode_(config, otp) {
   for (var attempt = 1; attempt <= POST_MAX_TRIES; attempt++) {
     if (attempt > 1) {
       Utilities.sleep(POST_BACKOFF_MS[Math.min(attempt - 2, POST_BACKOFF_MS.length - 1)]);
-      if (Date.now() - otp.receivedAt.getTime() >= CODE_MAX_AGE_MS) {
+      if (isExpired_(otp)) {
         break;
       }
     }

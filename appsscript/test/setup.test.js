@@ -62,3 +62,12 @@ test('setup() with a property missing says which, and creates no trigger', () =>
   assert.equal(t.ScriptApp.triggers.length, 0);
   assert.match(t.Logger.text(), /Script property WEBHOOK_SECRET is not set/);
 });
+
+test('setup() in a script not bound to a sheet says so', () => {
+  const t = loadScript();
+  t.SpreadsheetApp.service.getActive = () => null;
+
+  assert.throws(() => t.script.setup(), /must be bound to the sheet/);
+
+  assert.equal(t.ScriptApp.triggers.length, 0);
+});
