@@ -88,6 +88,7 @@ type Cursor struct {
 	Phase      Phase     `json:"phase"`
 	Page       int       `json:"page"`       // next 1-based page of the current pass
 	SweepFrom  time.Time `json:"sweep_from"` // in PhaseSweep: changes since then
+	PassStart  time.Time `json:"pass_start"` // when the current pass read its first page
 	Totals     Totals    `json:"totals"`     // of the chunks before this one
 }
 

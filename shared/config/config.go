@@ -71,6 +71,10 @@ type Config struct {
 
 	TopicLoginPending, SubLoginPending, TopicSessionReady, TopicLoadFinished string
 
+	// ChunkBudget is how long one ExtractLoad invocation fetches before it
+	// merges and continues in the next (the invocation limit is 540 s).
+	ChunkBudget time.Duration
+
 	PubSubEmulatorHost, BigQueryEmulatorHost string
 }
 
@@ -106,6 +110,7 @@ var (
 	topicDone    = Var{Name: "TOPIC_LOAD_FINISHED", Default: "load-finished"}
 	pubsubEmu    = Var{Name: "PUBSUB_EMULATOR_HOST", Local: true}
 	bigqueryEmu  = Var{Name: "BIGQUERY_EMULATOR_HOST", Local: true}
+	chunkSeconds = Var{Name: "EXTRACT_CHUNK_SECONDS", Default: "360"}
 )
 
 // Vars lists the variables fn reads, in a stable order.
@@ -115,10 +120,12 @@ func Vars(fn Function) []Var {
 	case StartLogin:
 		return append(common, webEmail, webPassword, webAPIToken, loginPath, otpTTL, topicPending, topicReady, pubsubEmu)
 	case CompleteLogin:
-		return append(common, otpPath, logoutPath, webhookKey, otpTTL, subPending, topicReady, pubsubEmu)
+		// The run log: a login whose code never came is recorded in sync_runs.
+		return append(common, otpPath, logoutPath, webhookKey, otpTTL, subPending, topicReady,
+			bqDataset, bqRunsTable, bqLocation, pubsubEmu, bigqueryEmu)
 	case ExtractLoad:
 		return append(common, ticketsPath, maxEventAge, windowDays, pageLimit, ratePerMin, fullRefresh, timeZone,
-			bqDataset, bqTable, bqRunsTable, bqLocation, topicReady, topicDone, pubsubEmu, bigqueryEmu)
+			bqDataset, bqTable, bqRunsTable, bqLocation, topicReady, topicDone, chunkSeconds, pubsubEmu, bigqueryEmu)
 	case Logout:
 		return append(common, logoutPath, maxEventAge, pubsubEmu)
 	}
@@ -259,6 +266,8 @@ func (r *reader) read(c *Config, v Var) {
 		c.TopicSessionReady = r.value(v)
 	case topicDone:
 		c.TopicLoadFinished = r.value(v)
+	case chunkSeconds:
+		c.ChunkBudget = time.Duration(r.positive(v, 480)) * time.Second
 	case pubsubEmu:
 		c.PubSubEmulatorHost = r.value(v)
 	case bigqueryEmu:
