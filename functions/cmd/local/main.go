@@ -1,0 +1,412 @@
+// Command local runs the whole chain on this machine (CONTRACT section 7): the
+// four functions on the Functions Framework over loopback HTTP, Pub/Sub in
+// memory (pstest) with a push relay that delivers as Eventarc does, the
+// simulated web system and its mailbox, an Apps Script stand-in that signs
+// and posts the code, and the BigQuery emulator in its own process.
+//
+//	go run ./functions/cmd/local [--tickets 5000] [--mode auto] [--json]
+//
+// It shows progress while it pages, then a summary, and exits non-zero when
+// a session failed. The functions' own logs go to a file it names.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	_ "github.com/helpdesk-bq/tiflux-pipeline/functions" // registers the four functions
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+)
+
+const project = "local-project"
+
+type options struct {
+	tickets   int
+	addr      string
+	webURL    string
+	otpVia    string
+	mode      string
+	json      bool
+	rate      int
+	latency   time.Duration
+	faultRate float64
+	churn     float64
+	tokenTTL  int
+	seed      int64
+	sessions  int
+	redeliver bool
+	chunkSecs int
+	apiToken  bool
+	verify    bool
+	timeout   time.Duration
+	logFile   string
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.tickets, "tickets", 5000, "tickets in the simulated web system")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "where the functions listen (/StartLogin, /CompleteLogin, /ExtractLoad, /Logout)")
+	fs.StringVar(&o.webURL, "web-url", "", "an outside web system instead of the simulated one (credentials from WEB_EMAIL/WEB_PASSWORD or WEB_API_TOKEN)")
+	fs.StringVar(&o.otpVia, "otp-via", "", "who brings the code: simulated, webhook (an outside caller posts to /CompleteLogin, secret from OTP_WEBHOOK_SECRET) or prompt (default: simulated; prompt with --web-url on a terminal, else webhook)")
+	fs.StringVar(&o.mode, "mode", "auto", "the mode asked of StartLogin: full, incremental or auto")
+	fs.BoolVar(&o.json, "json", false, "end the output with one JSON summary line")
+	fs.IntVar(&o.rate, "rate-limit", 0, "requests per minute: the simulated system's limit and ExtractLoad's RATE_LIMIT_PER_MINUTE (0 = none)")
+	fs.DurationVar(&o.latency, "latency", 0, "simulated system: latency per request")
+	fs.Float64Var(&o.faultRate, "fault-rate", 0, "simulated system: share of requests answered 500")
+	fs.Float64Var(&o.churn, "churn", 0, "simulated system: share of tickets created or updated per page request")
+	fs.IntVar(&o.tokenTTL, "token-ttl-requests", 0, "simulated system: a session token dies after that many ticket requests (0 = never)")
+	fs.Int64Var(&o.seed, "seed", 1, "simulated system: random seed")
+	fs.IntVar(&o.sessions, "sessions", 1, "sessions to run one after the other; with more than one, the faults apply to all but the last")
+	fs.BoolVar(&o.redeliver, "redeliver", false, "the push relay delivers every message twice")
+	fs.IntVar(&o.chunkSecs, "chunk-seconds", 0, "ExtractLoad's EXTRACT_CHUNK_SECONDS (0 = its default)")
+	fs.BoolVar(&o.apiToken, "api-token", false, "simulated system: log in with an API token (api-token mode) instead of the OTP")
+	fs.BoolVar(&o.verify, "verify", false, "after the last session, compare the table with the simulated system's tickets")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up a session after this long")
+	fs.StringVar(&o.logFile, "log-file", "", "where the functions' JSON logs go (default: a temporary file)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if _, err := chain.ParseMode(o.mode); err != nil {
+		return o, err
+	}
+	if o.otpVia == "" {
+		o.otpVia = "simulated"
+		if o.webURL != "" {
+			o.otpVia = "webhook"
+			if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				o.otpVia = "prompt"
+			}
+		}
+	}
+	switch o.otpVia {
+	case "simulated", "webhook", "prompt":
+	default:
+		return o, fmt.Errorf("--otp-via must be simulated, webhook or prompt")
+	}
+	if o.otpVia == "simulated" && o.webURL != "" {
+		return o, fmt.Errorf("--otp-via simulated needs the simulated web system (no --web-url)")
+	}
+	if o.sessions < 1 {
+		return o, fmt.Errorf("--sessions must be 1 or more")
+	}
+	return o, nil
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env, err := start(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "local:", err)
+		return 1
+	}
+	defer env.close()
+
+	code := 0
+	for i := 1; i <= o.sessions; i++ {
+		if o.sessions > 1 && i == o.sessions && env.sim != nil {
+			env.sim.SetFaults(0, 0, 0)
+			fmt.Fprintln(stderr, "last session: faults off")
+		}
+		sum := env.session(ctx, o, stdin, stderr)
+		if i == o.sessions && o.verify && env.sim != nil {
+			v, err := env.verify(ctx)
+			if err != nil {
+				fmt.Fprintln(stderr, "verify:", err)
+				code = 1
+			}
+			sum.Verify = v
+			if v != nil && !v.ok() {
+				code = 1
+			}
+		}
+		printSummary(stdout, sum, o.json)
+		if sum.Outcome != "ok" || !sum.Logout {
+			code = 1
+		}
+	}
+	return code
+}
+
+// env is everything the chain runs on.
+type env struct {
+	o        options
+	log      *slog.Logger
+	logPath  string
+	logOut   *os.File
+	stdout   *os.File
+	psrv     *pstest.Server
+	ps       *pubsub.Client
+	emu      *bqemulator.Emulator
+	wh       *warehouse.Warehouse
+	bq       *bigquery.Client
+	sim      *websim.Server
+	simSrv   *http.Server
+	mail     *mailbox
+	meter    *webMeter
+	funcsURL string
+	secret   []byte
+	cancel   context.CancelFunc
+	finished chan eventarc.Delivery // load-finished messages the Logout function acked
+}
+
+func (e *env) close() {
+	e.cancel()
+	if e.simSrv != nil {
+		_ = e.simSrv.Close()
+	}
+	if e.ps != nil {
+		_ = e.ps.Close()
+	}
+	if e.psrv != nil {
+		_ = e.psrv.Close()
+	}
+	if e.emu != nil {
+		e.emu.Close()
+	}
+	if e.logOut != nil {
+		os.Stdout = e.stdout
+		_ = e.logOut.Close()
+	}
+}
+
+func start(parent context.Context, o options, stderr io.Writer) (_ *env, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	e := &env{o: o, cancel: cancel, finished: make(chan eventarc.Delivery, 16),
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	defer func() {
+		if err != nil {
+			e.close()
+		}
+	}()
+
+	// The functions log JSON to stdout, as in the cloud; here that goes to a
+	// file, and this command's own output stays readable.
+	e.logPath = o.logFile
+	if e.logPath == "" {
+		f, err := os.CreateTemp("", "tiflux-local-*.log")
+		if err != nil {
+			return nil, err
+		}
+		e.logPath = f.Name()
+		_ = f.Close()
+	}
+	if e.logOut, err = os.Create(e.logPath); err != nil {
+		return nil, err
+	}
+	e.stdout, os.Stdout = os.Stdout, e.logOut
+	fmt.Fprintf(stderr, "function logs: %s\n", e.logPath)
+
+	// Pub/Sub in memory.
+	e.psrv = pstest.NewServer()
+	conn, err := grpc.NewClient(e.psrv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	if e.ps, err = pubsub.NewClient(ctx, project, option.WithGRPCConn(conn)); err != nil {
+		return nil, err
+	}
+	if err := createTopology(ctx, e.ps); err != nil {
+		return nil, err
+	}
+
+	// The web system.
+	webURL := o.webURL
+	e.mail = newMailbox()
+	if webURL == "" {
+		e.sim = websim.New(websim.Options{Tickets: o.tickets, Seed: o.seed, Email: "analista@example.com.br",
+			Password: randomString(12), APIToken: randomString(24), Latency: o.latency, RateLimit: o.rate,
+			FaultRate: o.faultRate, Churn: o.churn, TokenTTLRequests: o.tokenTTL, Mailbox: e.mail})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		e.simSrv = &http.Server{Handler: e.sim, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = e.simSrv.Serve(ln) }()
+		webURL = "http://" + ln.Addr().String()
+	}
+	u, err := url.Parse(webURL)
+	if err != nil {
+		return nil, fmt.Errorf("--web-url: %w", err)
+	}
+	ticketsPath := "/tickets"
+	if p := os.Getenv("WEB_TICKETS_PATH"); p != "" {
+		ticketsPath = p
+	}
+	e.meter = &webMeter{base: http.DefaultTransport, host: u.Host, ticketsPath: strings.TrimRight(u.Path, "/") + ticketsPath}
+	http.DefaultTransport = e.meter
+
+	// BigQuery.
+	if e.emu, err = bqemulator.Start(ctx, bqemulator.Options{Project: project}); err != nil {
+		return nil, fmt.Errorf("BigQuery emulator: %w", err)
+	}
+	if e.bq, err = warehouse.NewClient(ctx, project, e.emu.Host); err != nil {
+		return nil, err
+	}
+	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: "tiflux", Table: "tickets", RunsTable: "sync_runs",
+		Location: "US", Logger: e.log, Now: time.Now})
+	if err := e.wh.EnsureTables(ctx); err != nil {
+		return nil, err
+	}
+
+	// The functions' environment, as Terraform sets it in the cloud.
+	e.secret = []byte(randomString(32))
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	vars := map[string]string{
+		"GOOGLE_CLOUD_PROJECT":   project,
+		"WEB_BASE_URL":           webURL,
+		"OTP_WEBHOOK_SECRET":     string(e.secret),
+		"TOKEN_SEAL_KEY":         base64.StdEncoding.EncodeToString(key),
+		"RATE_LIMIT_PER_MINUTE":  fmt.Sprint(o.rate),
+		"PUBSUB_EMULATOR_HOST":   e.psrv.Addr,
+		"BIGQUERY_EMULATOR_HOST": e.emu.Host,
+	}
+	if o.chunkSecs > 0 {
+		vars["EXTRACT_CHUNK_SECONDS"] = fmt.Sprint(o.chunkSecs)
+	}
+	if e.sim != nil {
+		opts := e.sim.Options()
+		vars["WEB_EMAIL"], vars["WEB_PASSWORD"] = opts.Email, opts.Password
+		if o.apiToken {
+			vars["WEB_API_TOKEN"] = opts.APIToken
+		}
+	}
+	if o.otpVia == "webhook" {
+		if s := os.Getenv("OTP_WEBHOOK_SECRET"); s != "" {
+			e.secret = []byte(s)
+			vars["OTP_WEBHOOK_SECRET"] = s
+		}
+	}
+	for k, v := range vars {
+		if k == "WEB_EMAIL" || k == "WEB_PASSWORD" || k == "WEB_API_TOKEN" {
+			if os.Getenv(k) != "" && e.sim == nil {
+				continue
+			}
+		}
+		if err := os.Setenv(k, v); err != nil {
+			return nil, err
+		}
+	}
+
+	// The functions, on the Functions Framework.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr: %w", err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	host, port, _ := net.SplitHostPort(addr)
+	go func() {
+		if err := funcframework.StartHostPort(host, port); err != nil {
+			e.log.Error("functions framework stopped", "error", err)
+		}
+	}()
+	e.funcsURL = "http://" + addr
+	if err := waitHTTP(ctx, e.funcsURL+"/StartLogin"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "functions on %s (/StartLogin, /CompleteLogin, /ExtractLoad, /Logout)\n", e.funcsURL)
+
+	// Eventarc, locally.
+	for _, r := range []*relay{
+		{topic: "session-ready", sub: "eventarc-extractload", url: e.funcsURL + "/ExtractLoad"},
+		{topic: "load-finished", sub: "eventarc-logout", url: e.funcsURL + "/Logout",
+			onDone: func(d eventarc.Delivery) { e.finished <- d }},
+	} {
+		r.client, r.project, r.duplicate, r.log = e.ps, project, o.redeliver, e.log
+		r.minBackoff, r.maxBackoff = 200*time.Millisecond, 5*time.Second
+		go func() {
+			if err := r.run(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("relay stopped", "subscription", r.sub, "error", err)
+			}
+		}()
+	}
+	return e, nil
+}
+
+func createTopology(ctx context.Context, c *pubsub.Client) error {
+	topic := func(t string) string { return fmt.Sprintf("projects/%s/topics/%s", project, t) }
+	sub := func(s string) string { return fmt.Sprintf("projects/%s/subscriptions/%s", project, s) }
+	for _, t := range []string{"login-pending", "session-ready", "load-finished"} {
+		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic(t)}); err != nil {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	for _, s := range []struct{ name, topic string }{
+		{"login-pending-complete", "login-pending"},
+		{"eventarc-extractload", "session-ready"},
+		{"eventarc-logout", "load-finished"},
+	} {
+		if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+			Name: sub(s.name), Topic: topic(s.topic), AckDeadlineSeconds: 600,
+			MessageRetentionDuration: durationpb.New(time.Hour),
+		}); err != nil {
+			return fmt.Errorf("create subscription %s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func waitHTTP(ctx context.Context, u string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("functions did not come up: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}

@@ -1,0 +1,372 @@
+// Package session runs a web-system session's life: starting a login
+// (StartLogin), completing it with the e-mailed code (CompleteLogin) and ending
+// it (Logout). It speaks to the web system, the bus and the run log through the
+// small interfaces below, so the entry points only wire adapters in.
+//
+// Secrets (password, tmp, code, token) never leave this package in clear: they
+// travel sealed and are never put into an error or a log attribute.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
+)
+
+// Web is the part of the web-system client a session needs.
+type Web interface {
+	// StartLogin posts the credentials and returns the temporary code tmp.
+	StartLogin(ctx context.Context, email, password string) (string, error)
+	// FinishLogin trades tmp and the e-mailed code for a session token.
+	FinishLogin(ctx context.Context, tmp, code string) (string, error)
+	// Logout ends the session; an already-ended one answers ErrUnauthorized.
+	Logout(ctx context.Context, token string) error
+}
+
+// Publisher puts a chain message on a topic.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, m chain.Message) (string, error)
+}
+
+// Puller takes the pending sessions waiting on a subscription.
+type Puller interface {
+	Pull(ctx context.Context, sub string, wait time.Duration) ([]*bus.Leased, error)
+}
+
+// FailedLogin is a session whose login never completed.
+type FailedLogin struct {
+	SessionID   string
+	Mode        chain.Mode
+	RequestedAt time.Time
+	Reason      string
+}
+
+// RunRecorder writes a failed login to the run log (sync_runs).
+type RunRecorder interface {
+	RecordFailedLogin(ctx context.Context, f FailedLogin) error
+}
+
+// Kind says why a session step failed, so the caller can answer it.
+type Kind int
+
+// Kinds of failure.
+const (
+	KindInternal    Kind = iota // a bug or bad configuration
+	KindNoPending               // no pending session to complete
+	KindStaleCode               // the code predates the newest pending session
+	KindCodeRefused             // the web system refused the code
+	KindWeb                     // the web system failed or refused the credentials
+	KindBus                     // Pub/Sub failed
+)
+
+// Error is a failed session step. Its message never holds a secret.
+type Error struct {
+	Kind Kind
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of err, KindInternal when it carries none.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+func fail(k Kind, msg string, err error) error { return &Error{Kind: k, Msg: msg, Err: err} }
+
+// NewID returns a new session id: a UUIDv7, so ids sort by time.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// Starter starts logins (the StartLogin function).
+type Starter struct {
+	Web      Web
+	Bus      Publisher
+	Sealer   *seal.Sealer
+	Email    string
+	Password string
+	APIToken string // set: api-token mode, no OTP
+	OTPTTL   time.Duration
+
+	TopicLoginPending, TopicSessionReady string
+
+	Now   func() time.Time
+	Log   *slog.Logger
+	NewID func() string
+}
+
+// Started is what Start did.
+type Started struct {
+	SessionID string     `json:"session_id"`
+	Auth      chain.Auth `json:"auth"`
+	Mode      chain.Mode `json:"mode"`
+	Status    string     `json:"status"` // "pending" (waiting for the code) or "ready"
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Start begins a session. With an API token it publishes session-ready at
+// once; otherwise it posts the login and publishes the pending session.
+func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
+	id := s.NewID()
+	log := s.Log.With("session_id", id, "mode", mode)
+	requestedAt := s.Now().UTC()
+	if s.APIToken != "" {
+		sealed, err := s.Sealer.Seal("Bearer "+s.APIToken, id)
+		if err != nil {
+			return Started{}, fail(KindInternal, "seal token", err)
+		}
+		msg, err := chain.EncodeSessionReady(chain.SessionReady{SessionID: id, TokenSealed: sealed,
+			Auth: chain.AuthAPIToken, Mode: mode, RequestedAt: requestedAt})
+		if err != nil {
+			return Started{}, fail(KindInternal, "encode session-ready", err)
+		}
+		if _, err := s.Bus.Publish(ctx, s.TopicSessionReady, msg); err != nil {
+			return Started{}, fail(KindBus, "publish session-ready", err)
+		}
+		log.Info("session ready (api-token mode)", "event", "session.ready", "auth", chain.AuthAPIToken)
+		return Started{SessionID: id, Auth: chain.AuthAPIToken, Mode: mode, Status: "ready"}, nil
+	}
+
+	tmp, err := s.Web.StartLogin(ctx, s.Email, s.Password)
+	if err != nil {
+		return Started{}, fail(KindWeb, "login start", err)
+	}
+	sealed, err := s.Sealer.Seal(tmp, id)
+	if err != nil {
+		return Started{}, fail(KindInternal, "seal tmp", err)
+	}
+	expires := requestedAt.Add(s.OTPTTL)
+	msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: id, TmpSealed: sealed,
+		RequestedAt: requestedAt, ExpiresAt: expires, Mode: mode})
+	if err != nil {
+		return Started{}, fail(KindInternal, "encode login-pending", err)
+	}
+	if _, err := s.Bus.Publish(ctx, s.TopicLoginPending, msg); err != nil {
+		return Started{}, fail(KindBus, "publish login-pending", err)
+	}
+	log.Info("login started; waiting for the e-mailed code", "event", "login.pending", "expires_at", expires)
+	return Started{SessionID: id, Auth: chain.AuthOTP, Mode: mode, Status: "pending", ExpiresAt: &expires}, nil
+}
+
+// Code is an OTP as the webhook received it.
+type Code struct {
+	Code       string
+	ReceivedAt time.Time
+	MessageID  string
+	Source     string
+}
+
+// Completer completes logins with their code (the CompleteLogin function).
+type Completer struct {
+	Web    Web
+	Bus    Publisher
+	Pull   Puller
+	Runs   RunRecorder // may be nil: expired sessions are then only logged
+	Sealer *seal.Sealer
+
+	SubLoginPending, TopicSessionReady string
+
+	PullWait  time.Duration // how long to wait for a pending session (10 s)
+	ClockSkew time.Duration // how far a code may predate its session (60 s)
+
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+type pending struct {
+	leased *bus.Leased
+	msg    chain.LoginPending
+}
+
+// Complete matches code to the newest pending session and finishes its login.
+// It returns the session id on success; errors carry a Kind.
+func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
+	log := c.Log.With("message_id", code.MessageID, "source", code.Source)
+	newest, err := c.newestPending(ctx, log)
+	if err != nil {
+		return "", err
+	}
+	id := newest.msg.SessionID
+	log = log.With("session_id", id)
+	release := func() {
+		if err := newest.leased.Nack(context.WithoutCancel(ctx)); err != nil {
+			log.Warn("could not hand the pending session back; it returns after its ack deadline", "error", err)
+		}
+	}
+
+	if code.ReceivedAt.Before(newest.msg.RequestedAt.Add(-c.ClockSkew)) {
+		release()
+		log.Warn("stale code refused: received before the newest login was requested",
+			"event", "login.stale_code", "received_at", code.ReceivedAt, "requested_at", newest.msg.RequestedAt)
+		return "", fail(KindStaleCode, "the code predates the newest pending login", nil)
+	}
+	tmp, err := c.Sealer.Open(newest.msg.TmpSealed, id)
+	if err != nil {
+		// Sealed under another key: it can never complete, so drop it.
+		c.drop(ctx, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY")
+		return "", fail(KindNoPending, "pending session unreadable", err)
+	}
+	token, err := c.Web.FinishLogin(ctx, tmp, code.Code)
+	if err != nil {
+		release()
+		if isUnauthorized(err) {
+			log.Warn("the web system refused the code; the session stays pending", "event", "login.code_refused")
+			return "", fail(KindCodeRefused, "the web system refused the code", nil)
+		}
+		return "", fail(KindWeb, "login finish", err)
+	}
+
+	sealed, err := c.Sealer.Seal(token, id)
+	if err == nil {
+		var msg chain.Message
+		msg, err = chain.EncodeSessionReady(chain.SessionReady{SessionID: id, TokenSealed: sealed,
+			Auth: chain.AuthOTP, Mode: newest.msg.Mode, RequestedAt: newest.msg.RequestedAt})
+		if err == nil {
+			_, err = c.Bus.Publish(ctx, c.TopicSessionReady, msg)
+		}
+	}
+	if err != nil {
+		// Logged in but nobody will hear of it: end the web session now, so
+		// none is left open, and drop the pending one (its tmp is spent).
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if lerr := c.Web.Logout(lctx, token); lerr != nil && !isUnauthorized(lerr) {
+			log.Error("logout after a failed publish failed too", "error", lerr)
+		}
+		c.drop(ctx, log, newest, "logged in but session-ready could not be published")
+		return "", fail(KindBus, "publish session-ready", err)
+	}
+	if err := newest.leased.Ack(context.WithoutCancel(ctx)); err != nil {
+		// The session is live and announced; a redelivered pending message
+		// would only meet a spent tmp (422) and then expire.
+		log.Warn("could not ack the completed pending session", "error", err)
+	}
+	log.Info("login completed", "event", "session.ready", "auth", chain.AuthOTP)
+	return id, nil
+}
+
+// newestPending pulls the pending sessions, drops the expired and superseded
+// ones and returns the newest live one, still leased.
+func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pending, error) {
+	deadline := c.Now().Add(c.PullWait)
+	for {
+		wait := deadline.Sub(c.Now())
+		if wait <= 0 {
+			return nil, fail(KindNoPending, "no pending session", nil)
+		}
+		leased, err := c.Pull.Pull(ctx, c.SubLoginPending, wait)
+		if errors.Is(err, bus.ErrNoMessages) {
+			return nil, fail(KindNoPending, "no pending session", nil)
+		}
+		if err != nil {
+			return nil, fail(KindBus, "pull pending sessions", err)
+		}
+		var live []*pending
+		now := c.Now()
+		for _, l := range leased {
+			m, err := chain.DecodeLoginPending(l.Message)
+			if err != nil {
+				log.Error("dropping a malformed pending-session message", "pubsub_message_id", l.ID, "error", err)
+				_ = l.Ack(ctx)
+				continue
+			}
+			p := &pending{leased: l, msg: m}
+			if !now.Before(m.ExpiresAt) {
+				c.drop(ctx, log.With("session_id", m.SessionID), p, "the login code never arrived")
+				continue
+			}
+			live = append(live, p)
+		}
+		if len(live) == 0 {
+			continue // only expired or malformed ones: wait on for a live one
+		}
+		newest := live[0]
+		for _, p := range live[1:] {
+			if p.msg.RequestedAt.After(newest.msg.RequestedAt) {
+				newest = p
+			}
+		}
+		for _, p := range live {
+			if p != newest {
+				c.drop(ctx, log.With("session_id", p.msg.SessionID), p, "superseded by a newer login")
+			}
+		}
+		return newest, nil
+	}
+}
+
+// drop acks a pending session that can never complete and records it.
+func (c *Completer) drop(ctx context.Context, log *slog.Logger, p *pending, reason string) {
+	if err := p.leased.Ack(ctx); err != nil {
+		log.Warn("could not drop a pending session", "error", err)
+	}
+	log.Error("login failed: "+reason, "event", "login.expired", "session_id", p.msg.SessionID,
+		"requested_at", p.msg.RequestedAt)
+	if c.Runs == nil {
+		return
+	}
+	if err := c.Runs.RecordFailedLogin(ctx, FailedLogin{SessionID: p.msg.SessionID, Mode: p.msg.Mode,
+		RequestedAt: p.msg.RequestedAt, Reason: reason}); err != nil {
+		log.Error("could not record the failed login in sync_runs", "error", err)
+	}
+}
+
+// Ender ends sessions (the Logout function).
+type Ender struct {
+	Web    Web
+	Sealer *seal.Sealer
+	Log    *slog.Logger
+}
+
+// End logs the session of m out. An api-token session needs no logout, and
+// one already ended (401) is not an error; a transient failure is returned
+// so the event is retried.
+func (e *Ender) End(ctx context.Context, m chain.LoadFinished) (loggedOut bool, err error) {
+	log := e.Log.With("session_id", m.SessionID)
+	if m.Auth == chain.AuthAPIToken || m.TokenSealed == "" {
+		log.Info("no logout needed", "event", "session.ended", "auth", m.Auth)
+		return false, nil
+	}
+	token, err := e.Sealer.Open(m.TokenSealed, m.SessionID)
+	if err != nil {
+		log.Error("cannot open the session token; the session will time out on its own", "error", err)
+		return false, nil
+	}
+	if err := e.Web.Logout(ctx, token); err != nil {
+		if isUnauthorized(err) {
+			log.Info("session had already ended", "event", "session.ended")
+			return false, nil
+		}
+		return false, fmt.Errorf("logout: %w", err)
+	}
+	log.Info("logged out", "event", "session.ended")
+	return true, nil
+}
+
+func isUnauthorized(err error) bool { return errors.Is(err, websystem.ErrUnauthorized) }
