@@ -1,0 +1,85 @@
+// Command websim serves the simulated web system (package websim) alone, for
+// pointing the functions, a browser or curl at it.
+//
+//	go run ./functions/cmd/websim --tickets 5000 --rate-limit 120 --mailbox /tmp/mail.jsonl
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("websim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o websim.Options
+	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+	mailbox := fs.String("mailbox", "", "append each e-mailed code to this file as a JSON line")
+	fs.IntVar(&o.Tickets, "tickets", 5000, "tickets at the start")
+	fs.IntVar(&o.Days, "days", 180, "spread the tickets' created_at over the last this many days")
+	fs.Int64Var(&o.Seed, "seed", 1, "seed of the tickets, the churn and the faults")
+	fs.StringVar(&o.Email, "email", "analista@example.com.br", "accepted e-mail")
+	fs.StringVar(&o.Password, "password", "senha-simulada", "accepted password")
+	fs.StringVar(&o.APIToken, "api-token", "", "accepted api token (no login needed)")
+	fs.DurationVar(&o.Latency, "latency", 0, "latency added to every request")
+	fs.IntVar(&o.RateLimit, "rate-limit", 120, "requests per minute (0 = no limit)")
+	fs.Float64Var(&o.FaultRate, "fault-rate", 0, "share of requests answered 500")
+	fs.Float64Var(&o.Churn, "churn", 0, "per ticket-list page, the share of tickets created or updated before the next page")
+	fs.IntVar(&o.TokenTTLRequests, "token-ttl-requests", 0, "a session token dies after this many ticket requests (0 = never)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *mailbox != "" {
+		f, err := os.OpenFile(*mailbox, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintln(stderr, "websim: mailbox:", err)
+			return 1
+		}
+		defer f.Close()
+		o.Mailbox = f
+	}
+
+	sim := websim.New(o)
+	defer sim.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "websim:", err)
+		return 1
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "websim: %d tickets, listening on http://%s\n", o.Tickets, ln.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(stderr, "websim:", err)
+		return 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintln(stderr, "websim: shutdown:", err)
+		return 1
+	}
+	st := sim.Stats()
+	fmt.Fprintf(stdout, "websim: stopped; requests %v, 429s %d, 500s %d, logouts %d\n",
+		st.Requests, st.RateLimited, st.Faults, st.Logouts)
+	return 0
+}
