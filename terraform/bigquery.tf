@@ -1,0 +1,58 @@
+# The warehouse of CONTRACT.md section 6. The schemas are the JSON files the Go
+# code embeds (shared/warehouse/schema), so the two cannot drift apart.
+
+locals {
+  schema_dir = "${path.module}/../shared/warehouse/schema"
+}
+
+resource "google_bigquery_dataset" "warehouse" {
+  project     = var.project_id
+  dataset_id  = var.dataset_id
+  location    = var.bigquery_location
+  description = "Tickets of the web system, loaded by the ExtractLoad function."
+
+  # Tables hold the ticket history; never drop them with the dataset.
+  delete_contents_on_destroy = false
+
+  depends_on = [google_project_service.service]
+}
+
+resource "google_bigquery_table" "tickets" {
+  project     = var.project_id
+  dataset_id  = google_bigquery_dataset.warehouse.dataset_id
+  table_id    = var.tickets_table_id
+  description = "One row per ticket, in its newest state."
+  schema      = file("${local.schema_dir}/tickets.json")
+
+  time_partitioning {
+    type  = "DAY"
+    field = "criado_em_utc"
+  }
+  clustering = ["status", "mesa", "cliente"]
+
+  deletion_protection = true
+}
+
+# One row per session; partitioned by the day it started, so the look-up of the
+# last successful full pull (FULL_REFRESH_HOURS) reads a few partitions only.
+resource "google_bigquery_table" "sync_runs" {
+  project     = var.project_id
+  dataset_id  = google_bigquery_dataset.warehouse.dataset_id
+  table_id    = var.sync_runs_table_id
+  description = "One row per session: its mode, window, counts and outcome."
+  schema      = file("${local.schema_dir}/sync_runs.json")
+
+  time_partitioning {
+    type  = "DAY"
+    field = "started_at"
+  }
+
+  deletion_protection = true
+}
+
+resource "google_bigquery_dataset_iam_member" "extract_load" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.warehouse.dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.function["extract_load"].member
+}

@@ -1,0 +1,81 @@
+# One service account per function, one for the scheduler, one for the Pub/Sub
+# triggers and one for the builds; each holds only what its holder calls.
+# The bindings on topics, the subscription, secrets and the dataset sit with
+# those resources' own files; here are the accounts and the project-wide roles.
+
+resource "google_service_account" "function" {
+  for_each = local.functions
+
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  display_name = "${each.value.entry_point} function"
+  description  = "Runs the ${each.value.entry_point} Cloud Function."
+
+  depends_on = [google_project_service.service]
+}
+
+resource "google_service_account" "scheduler" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-scheduler"
+  display_name = "Scheduler of StartLogin"
+  description  = "Identity of the Cloud Scheduler jobs: the OIDC token they call StartLogin with."
+
+  depends_on = [google_project_service.service]
+}
+
+resource "google_service_account" "triggers" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-triggers"
+  display_name = "Pub/Sub triggers of ExtractLoad and Logout"
+  description  = "Identity of the Eventarc triggers that deliver session-ready and load-finished."
+
+  depends_on = [google_project_service.service]
+}
+
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-build"
+  display_name = "Builds of the functions"
+  description  = "Cloud Build identity that turns the source archive into the functions' images."
+
+  depends_on = [google_project_service.service]
+}
+
+# roles/run.builder ("Cloud Run Builder") is the role made for building
+# functions: it reads the uploaded source, pushes the image to Artifact
+# Registry and writes the build logs.
+resource "google_project_iam_member" "build" {
+  project = var.project_id
+  role    = "roles/run.builder"
+  member  = google_service_account.build.member
+}
+
+# ExtractLoad runs its load and MERGE as query jobs; jobs are project-wide.
+resource "google_project_iam_member" "extract_load_job_user" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.function["extract_load"].member
+}
+
+# Invocation rights of a 2nd-gen function are roles/run.invoker on its Cloud
+# Run service: the scheduler calls StartLogin, the triggers deliver to
+# ExtractLoad and Logout, and anyone may call CompleteLogin, which checks the
+# webhook signature itself (README.md: domain-restricted sharing).
+locals {
+  invokers = {
+    start_login    = google_service_account.scheduler.member
+    complete_login = "allUsers"
+    extract_load   = google_service_account.triggers.member
+    logout         = google_service_account.triggers.member
+  }
+}
+
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  for_each = local.invokers
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = each.value
+}

@@ -1,0 +1,59 @@
+# The secrets of CONTRACT.md section 5, in Secret Manager, each readable only by
+# the functions that use it. Only the chosen auth mode's credentials exist.
+#
+# A function whose secret has no version cannot start, so the first apply
+# creates the versions from the sensitive variables. Their values therefore
+# sit in the Terraform state: README.md says how to keep the state safe. (The
+# write-only secret_data_wo argument would keep them out, but OpenTofu 1.10,
+# which the checks run, does not support write-only arguments.)
+
+locals {
+  secret_names = toset(concat(
+    ["otp-webhook-secret", "token-seal-key"],
+    var.auth_mode == "otp" ? ["web-email", "web-password"] : ["web-api-token"],
+  ))
+
+  secret_values = {
+    "otp-webhook-secret" = var.otp_webhook_secret
+    "token-seal-key"     = var.token_seal_key
+    "web-email"          = var.web_email
+    "web-password"       = var.web_password
+    "web-api-token"      = var.web_api_token
+  }
+
+  # Who reads what: secret → function, from the functions' secret variables.
+  secret_readers = merge([
+    for fn, f in local.functions : {
+      for env, secret in f.secrets : "${secret}/${fn}" => { secret = secret, function = fn }
+    }
+  ]...)
+}
+
+resource "google_secret_manager_secret" "secret" {
+  for_each = local.secret_names
+
+  project   = var.project_id
+  secret_id = "${var.name_prefix}-${each.key}"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.service]
+}
+
+resource "google_secret_manager_secret_version" "secret" {
+  for_each = local.secret_names
+
+  secret      = google_secret_manager_secret.secret[each.key].id
+  secret_data = local.secret_values[each.key]
+}
+
+resource "google_secret_manager_secret_iam_member" "accessor" {
+  for_each = local.secret_readers
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secret[each.value.secret].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.function[each.value.function].member
+}

@@ -1,0 +1,412 @@
+# The wiring of the deployment, planned and applied against a mock of the
+# google provider: entry points, triggers, identities, secrets, schedules and
+# the login-pending-complete subscription.
+
+mock_provider "google" {}
+
+variables {
+  project_id               = "tiflux-test"
+  region                   = "southamerica-east1"
+  bigquery_location        = "southamerica-east1"
+  web_base_url             = "https://api.example.com/api/v2"
+  web_email                = "robot@example.com"
+  web_password             = "correct horse battery staple"
+  otp_webhook_secret       = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  token_seal_key           = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+  source_zip               = "tests/fixtures/function-source.zip"
+  propagation_wait_seconds = 0
+}
+
+run "functions" {
+  command = apply
+
+  assert {
+    condition = {
+      for k, f in google_cloudfunctions2_function.function : k => f.build_config[0].entry_point
+      } == {
+      start_login    = "StartLogin"
+      complete_login = "CompleteLogin"
+      extract_load   = "ExtractLoad"
+      logout         = "Logout"
+    }
+    error_message = "The four functions must have the entry points StartLogin, CompleteLogin, ExtractLoad and Logout."
+  }
+
+  assert {
+    condition     = alltrue([for f in google_cloudfunctions2_function.function : f.build_config[0].runtime == "go126"])
+    error_message = "Every function must run on go126 (go.mod says go 1.26)."
+  }
+
+  assert {
+    condition     = alltrue([for f in google_cloudfunctions2_function.function : f.build_config[0].service_account == google_service_account.build.id])
+    error_message = "Every function must build with the build service account."
+  }
+
+  assert {
+    condition = alltrue([
+      for f in google_cloudfunctions2_function.function :
+      f.build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name &&
+      f.build_config[0].source[0].storage_source[0].bucket == google_storage_bucket.source.name
+    ])
+    error_message = "Every function must build from the uploaded archive."
+  }
+
+  assert {
+    condition     = google_storage_bucket_object.source.name == "function-source-${filesha256("tests/fixtures/function-source.zip")}.zip"
+    error_message = "The archive's object name must come from its content hash."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, f in google_cloudfunctions2_function.function :
+      f.service_config[0].service_account_email == google_service_account.function[k].email
+    ])
+    error_message = "Every function must run as its own service account."
+  }
+
+  assert {
+    condition     = length(distinct([for sa in google_service_account.function : sa.account_id])) == 4
+    error_message = "The four functions must have four distinct service accounts."
+  }
+
+  assert {
+    condition = {
+      for k, f in google_cloudfunctions2_function.function : k => f.service_config[0].ingress_settings
+      } == {
+      start_login    = "ALLOW_INTERNAL_ONLY"
+      complete_login = "ALLOW_ALL"
+      extract_load   = "ALLOW_INTERNAL_ONLY"
+      logout         = "ALLOW_INTERNAL_ONLY"
+    }
+    error_message = "Only CompleteLogin may take traffic from outside."
+  }
+
+  assert {
+    condition     = length(google_cloudfunctions2_function.function["start_login"].event_trigger) == 0 && length(google_cloudfunctions2_function.function["complete_login"].event_trigger) == 0
+    error_message = "StartLogin and CompleteLogin are HTTP functions: no event trigger."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.function["extract_load"].event_trigger[0].pubsub_topic == google_pubsub_topic.topic["session_ready"].id &&
+      google_cloudfunctions2_function.function["logout"].event_trigger[0].pubsub_topic == google_pubsub_topic.topic["load_finished"].id
+    )
+    error_message = "ExtractLoad must be triggered by session-ready, Logout by load-finished."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in ["extract_load", "logout"] :
+      google_cloudfunctions2_function.function[k].event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished" &&
+      google_cloudfunctions2_function.function[k].event_trigger[0].retry_policy == "RETRY_POLICY_RETRY" &&
+      google_cloudfunctions2_function.function[k].event_trigger[0].service_account_email == google_service_account.triggers.email &&
+      google_cloudfunctions2_function.function[k].event_trigger[0].trigger_region == "southamerica-east1"
+    ])
+    error_message = "The Pub/Sub triggers must retry and deliver as the triggers' service account."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].timeout_seconds == 540 &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].max_instance_count == 1
+    )
+    error_message = "ExtractLoad must run at most 540 s, one instance at a time."
+  }
+
+  assert {
+    condition = {
+      for k, f in google_cloudfunctions2_function.function : k => sort([for s in f.service_config[0].secret_environment_variables : s.key])
+      } == {
+      start_login    = ["TOKEN_SEAL_KEY", "WEB_EMAIL", "WEB_PASSWORD"]
+      complete_login = ["OTP_WEBHOOK_SECRET", "TOKEN_SEAL_KEY"]
+      extract_load   = ["TOKEN_SEAL_KEY"]
+      logout         = ["TOKEN_SEAL_KEY"]
+    }
+    error_message = "The secret environment variables of the functions are wrong."
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for f in google_cloudfunctions2_function.function : [
+        for s in f.service_config[0].secret_environment_variables :
+        s.version == google_secret_manager_secret_version.secret[trimprefix(s.secret, "tiflux-")].version
+      ]
+    ]))
+    error_message = "Every secret variable must be pinned to the version this apply created."
+  }
+
+  assert {
+    condition = alltrue([
+      for k in keys(google_cloudfunctions2_function.function) :
+      alltrue([for env in ["WEB_EMAIL", "WEB_PASSWORD", "WEB_API_TOKEN", "OTP_WEBHOOK_SECRET", "TOKEN_SEAL_KEY"] :
+      !contains(keys(google_cloudfunctions2_function.function[k].service_config[0].environment_variables), env)])
+    ])
+    error_message = "No secret may be a plain environment variable."
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["BQ_DATASET"] == "tiflux" &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["BQ_TABLE"] == "tickets" &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["BQ_RUNS_TABLE"] == "sync_runs" &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["BQ_LOCATION"] == "southamerica-east1" &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["TOPIC_LOAD_FINISHED"] == "load-finished" &&
+      google_cloudfunctions2_function.function["complete_login"].service_config[0].environment_variables["SUB_LOGIN_PENDING"] == "login-pending-complete" &&
+      google_cloudfunctions2_function.function["start_login"].service_config[0].environment_variables["TOPIC_LOGIN_PENDING"] == "login-pending" &&
+      alltrue([for f in google_cloudfunctions2_function.function : f.service_config[0].environment_variables["GOOGLE_CLOUD_PROJECT"] == "tiflux-test"])
+    )
+    error_message = "The functions' plain environment must name the project, the topics, the subscription and the tables."
+  }
+}
+
+run "secrets" {
+  command = apply
+
+  assert {
+    condition     = toset(keys(google_secret_manager_secret.secret)) == toset(["otp-webhook-secret", "token-seal-key", "web-email", "web-password"])
+    error_message = "In otp mode the secrets are the webhook secret, the seal key, the e-mail and the password."
+  }
+
+  assert {
+    condition     = nonsensitive(google_secret_manager_secret_version.secret["token-seal-key"].secret_data) == "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    error_message = "The first apply must create each secret's version from its variable."
+  }
+
+  # Each secret is readable by exactly the functions that use it.
+  assert {
+    condition = {
+      for k, m in google_secret_manager_secret_iam_member.accessor : k => m.member
+      } == {
+      "otp-webhook-secret/complete_login" = google_service_account.function["complete_login"].member
+      "token-seal-key/start_login"        = google_service_account.function["start_login"].member
+      "token-seal-key/complete_login"     = google_service_account.function["complete_login"].member
+      "token-seal-key/extract_load"       = google_service_account.function["extract_load"].member
+      "token-seal-key/logout"             = google_service_account.function["logout"].member
+      "web-email/start_login"             = google_service_account.function["start_login"].member
+      "web-password/start_login"          = google_service_account.function["start_login"].member
+    }
+    error_message = "Secret accessors must be exactly the functions that read each secret."
+  }
+
+  assert {
+    condition     = alltrue([for m in google_secret_manager_secret_iam_member.accessor : m.role == "roles/secretmanager.secretAccessor"])
+    error_message = "Functions may only access secrets, not manage them."
+  }
+}
+
+run "api_token_mode" {
+  command = plan
+
+  variables {
+    auth_mode     = "api-token"
+    web_email     = null
+    web_password  = null
+    web_api_token = "tfx-0123456789"
+  }
+
+  assert {
+    condition     = toset(keys(google_secret_manager_secret.secret)) == toset(["otp-webhook-secret", "token-seal-key", "web-api-token"])
+    error_message = "In api-token mode only the token's secret (and the shared ones) may exist."
+  }
+
+  assert {
+    condition     = sort([for s in google_cloudfunctions2_function.function["start_login"].service_config[0].secret_environment_variables : s.key]) == ["TOKEN_SEAL_KEY", "WEB_API_TOKEN"]
+    error_message = "In api-token mode StartLogin gets WEB_API_TOKEN and no e-mail or password."
+  }
+}
+
+run "pubsub" {
+  command = apply
+
+  assert {
+    condition     = toset([for t in google_pubsub_topic.topic : t.name]) == toset(["login-pending", "session-ready", "load-finished"])
+    error_message = "The topics must be login-pending, session-ready and load-finished."
+  }
+
+  assert {
+    condition = (
+      google_pubsub_subscription.login_pending_complete.name == "login-pending-complete" &&
+      google_pubsub_subscription.login_pending_complete.topic == google_pubsub_topic.topic["login_pending"].id
+    )
+    error_message = "login-pending-complete must subscribe to login-pending."
+  }
+
+  assert {
+    condition     = tonumber(trimsuffix(google_pubsub_subscription.login_pending_complete.message_retention_duration, "s")) >= 10 * 60
+    error_message = "login-pending-complete must keep messages at least as long as a code lives (OTP_TTL_MINUTES)."
+  }
+
+  assert {
+    condition     = google_pubsub_subscription.login_pending_complete.expiration_policy[0].ttl == ""
+    error_message = "login-pending-complete must never expire."
+  }
+
+  assert {
+    condition     = length(google_pubsub_subscription.login_pending_complete.push_config) == 0 && length(google_pubsub_subscription.login_pending_complete.dead_letter_policy) == 0
+    error_message = "login-pending-complete is a pull subscription without dead-lettering."
+  }
+
+  assert {
+    condition = (
+      google_pubsub_subscription_iam_member.complete_login.subscription == google_pubsub_subscription.login_pending_complete.name &&
+      google_pubsub_subscription_iam_member.complete_login.member == google_service_account.function["complete_login"].member &&
+      google_pubsub_subscription_iam_member.complete_login.role == "roles/pubsub.subscriber"
+    )
+    error_message = "CompleteLogin must be the subscriber of login-pending-complete."
+  }
+
+  assert {
+    condition = toset(keys(google_pubsub_topic_iam_member.publisher)) == toset([
+      "start_login/login_pending", "start_login/session_ready",
+      "complete_login/session_ready",
+      "extract_load/session_ready", "extract_load/load_finished",
+    ])
+    error_message = "Only the publishers of CONTRACT.md section 1 may publish, each only to its topics."
+  }
+}
+
+run "longer_otp_lifetime" {
+  command = plan
+
+  variables {
+    otp_ttl_minutes = 30
+  }
+
+  assert {
+    condition     = google_pubsub_subscription.login_pending_complete.message_retention_duration == "1800s"
+    error_message = "login-pending-complete must keep messages for the whole OTP lifetime."
+  }
+}
+
+run "invokers" {
+  command = apply
+
+  assert {
+    condition = {
+      for k, m in google_cloud_run_v2_service_iam_member.invoker : k => m.member
+      } == {
+      start_login    = google_service_account.scheduler.member
+      complete_login = "allUsers"
+      extract_load   = google_service_account.triggers.member
+      logout         = google_service_account.triggers.member
+    }
+    error_message = "Invokers: the scheduler on StartLogin, everyone on CompleteLogin, the triggers on ExtractLoad and Logout."
+  }
+
+  assert {
+    condition = alltrue([
+      for k, m in google_cloud_run_v2_service_iam_member.invoker :
+      m.role == "roles/run.invoker" && m.name == google_cloudfunctions2_function.function[k].service_config[0].service
+    ])
+    error_message = "Invocation rights must be roles/run.invoker on each function's Cloud Run service."
+  }
+
+  assert {
+    condition = (
+      google_project_iam_member.extract_load_job_user.role == "roles/bigquery.jobUser" &&
+      google_project_iam_member.extract_load_job_user.member == google_service_account.function["extract_load"].member &&
+      google_bigquery_dataset_iam_member.extract_load.role == "roles/bigquery.dataEditor" &&
+      google_bigquery_dataset_iam_member.extract_load.member == google_service_account.function["extract_load"].member
+    )
+    error_message = "ExtractLoad must be a job user on the project and a data editor on the dataset."
+  }
+}
+
+run "scheduler" {
+  command = apply
+
+  assert {
+    condition     = keys(google_cloud_scheduler_job.sync) == ["full"]
+    error_message = "Without an incremental schedule there is one job, the full pull."
+  }
+
+  assert {
+    condition = (
+      google_cloud_scheduler_job.sync["full"].schedule == "0 6 * * *" &&
+      google_cloud_scheduler_job.sync["full"].time_zone == "America/Sao_Paulo" &&
+      google_cloud_scheduler_job.sync["full"].region == "southamerica-east1"
+    )
+    error_message = "The full pull runs daily at 06:00 America/Sao_Paulo by default."
+  }
+
+  assert {
+    condition = (
+      google_cloud_scheduler_job.sync["full"].http_target[0].http_method == "POST" &&
+      base64decode(google_cloud_scheduler_job.sync["full"].http_target[0].body) == "{\"mode\":\"full\"}" &&
+      google_cloud_scheduler_job.sync["full"].http_target[0].headers["Content-Type"] == "application/json"
+    )
+    error_message = "The full pull must POST {\"mode\":\"full\"} as JSON."
+  }
+
+  assert {
+    condition = (
+      google_cloud_scheduler_job.sync["full"].http_target[0].uri == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
+      google_cloud_scheduler_job.sync["full"].http_target[0].oidc_token[0].audience == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
+      google_cloud_scheduler_job.sync["full"].http_target[0].oidc_token[0].service_account_email == google_service_account.scheduler.email
+    )
+    error_message = "The scheduler must call StartLogin's run.app URL with an OIDC token for that URL, as the scheduler's service account."
+  }
+}
+
+run "incremental_schedule" {
+  command = apply
+
+  variables {
+    incremental_sync_schedule = "0 9-18 * * 1-5"
+    schedule_time_zone        = "America/Manaus"
+  }
+
+  assert {
+    condition = (
+      google_cloud_scheduler_job.sync["incremental"].schedule == "0 9-18 * * 1-5" &&
+      google_cloud_scheduler_job.sync["incremental"].time_zone == "America/Manaus" &&
+      base64decode(google_cloud_scheduler_job.sync["incremental"].http_target[0].body) == "{\"mode\":\"incremental\"}" &&
+      google_cloud_scheduler_job.sync["incremental"].http_target[0].uri == google_cloudfunctions2_function.function["start_login"].service_config[0].uri
+    )
+    error_message = "The incremental job must POST {\"mode\":\"incremental\"} to StartLogin on its schedule."
+  }
+}
+
+run "warehouse" {
+  command = apply
+
+  assert {
+    condition = (
+      google_bigquery_dataset.warehouse.location == "southamerica-east1" &&
+      google_bigquery_table.tickets.deletion_protection &&
+      google_bigquery_table.sync_runs.deletion_protection
+    )
+    error_message = "The dataset is in bigquery_location and the tables are deletion-protected."
+  }
+
+  assert {
+    condition = (
+      google_bigquery_table.tickets.time_partitioning[0].type == "DAY" &&
+      google_bigquery_table.tickets.time_partitioning[0].field == "criado_em_utc" &&
+      google_bigquery_table.tickets.clustering == ["status", "mesa", "cliente"]
+    )
+    error_message = "tickets is partitioned by day of criado_em_utc and clustered by status, mesa, cliente (CONTRACT.md section 6)."
+  }
+
+  assert {
+    condition = (
+      jsondecode(google_bigquery_table.tickets.schema) == jsondecode(file("../shared/warehouse/schema/tickets.json")) &&
+      jsondecode(google_bigquery_table.sync_runs.schema) == jsondecode(file("../shared/warehouse/schema/sync_runs.json"))
+    )
+    error_message = "The tables' schemas must be the files the Go code embeds."
+  }
+}
+
+run "outputs" {
+  command = apply
+
+  assert {
+    condition     = output.complete_login_url == google_cloudfunctions2_function.function["complete_login"].service_config[0].uri
+    error_message = "complete_login_url must be CompleteLogin's URL (the Apps Script's WEBHOOK_URL)."
+  }
+
+  assert {
+    condition     = output.tickets_table_id == "tiflux-test.tiflux.tickets" && output.sync_runs_table_id == "tiflux-test.tiflux.sync_runs"
+    error_message = "The table outputs must be project.dataset.table."
+  }
+}
