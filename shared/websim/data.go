@@ -74,9 +74,9 @@ type ref struct {
 }
 
 type person struct {
-	id           int64
-	name, email  string
-	client       int // index into companies
+	id          int64
+	name, email string
+	client      int // index into companies
 }
 
 // staff are the attendants a ticket can be assigned to.
