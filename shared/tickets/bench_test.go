@@ -1,0 +1,51 @@
+package tickets_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
+)
+
+// BenchmarkTransformEncode measures the per-ticket cost of the load path after
+// decoding: ToRow and NDJSON encoding into a writer.
+func BenchmarkTransformEncode(b *testing.B) {
+	loc := saoPaulo(b)
+	base := decode(b, contractTicket)
+	const distinct = 1024
+	src := make([]tickets.Ticket, distinct)
+	for i := range src {
+		t := base
+		n := int64(i + 1)
+		t.Number = &n
+		up := fmt.Sprintf("2026-06-%02dT%02d:41:12.120Z", i%28+1, i%24)
+		t.UpdatedAt = &up
+		way := int64(i % 15)
+		t.CreatedByWayOf = &way
+		src[i] = t
+	}
+	// Keep the JSON decoder out of the measurement but make sure the input is real.
+	if _, err := json.Marshal(src[0]); err != nil {
+		b.Fatal(err)
+	}
+	enc := tickets.NewEncoder(io.Discard)
+	synced := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := tickets.ToRow(src[i%distinct], loc, "bench-session", synced)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := enc.Encode(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := enc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
+}
