@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -25,13 +26,19 @@ import (
 // configuration error is logged once, naming the variable, and answered at
 // every request; it never stops the other functions from starting.
 var (
-	logger = logging.New(os.Stdout, slog.LevelInfo)
+	logger = logging.New(stdout{}, slog.LevelInfo)
 
 	starter   = lazy[*session.Starter]{build: buildStarter}
 	completer = lazy[*completeDeps]{build: buildCompleter}
 	loader    = lazy[*extract.Loader]{build: buildLoader}
 	ender     = lazy[*enderDeps]{build: buildEnder}
 )
+
+// stdout writes to whatever os.Stdout is at the time, so that the local
+// runner can send the functions' logs to a file and keep the terminal.
+type stdout struct{}
+
+func (stdout) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
 type lazy[T any] struct {
 	once  sync.Once
@@ -55,6 +62,8 @@ func load(fn config.Function) (*config.Config, *seal.Sealer, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	logging.Redact(logger, cfg.Password, cfg.APIToken, string(cfg.WebhookSecret),
+		base64.StdEncoding.EncodeToString(cfg.SealKey))
 	s, err := seal.New(cfg.SealKey)
 	if err != nil {
 		return nil, nil, err

@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
@@ -98,6 +100,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	if err != nil {
 		return l.giveUp(ctx, log, m, run, m.Cursor, errors.New("session token cannot be opened with TOKEN_SEAL_KEY"))
 	}
+	logging.Redact(l.Log, token, strings.TrimPrefix(token, "Bearer "))
 
 	cur := m.Cursor
 	if cur == nil {

@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
@@ -157,6 +159,7 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 	if err != nil {
 		return Started{}, fail(KindWeb, "login start", err)
 	}
+	logging.Redact(s.Log, tmp)
 	sealed, err := s.Sealer.Seal(tmp, id)
 	if err != nil {
 		return Started{}, fail(KindInternal, "seal tmp", err)
@@ -207,6 +210,7 @@ type pending struct {
 // Complete matches code to the newest pending session and finishes its login.
 // It returns the session id on success; errors carry a Kind.
 func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
+	logging.Redact(c.Log, code.Code)
 	log := c.Log.With("message_id", code.MessageID, "source", code.Source)
 	newest, err := c.newestPending(ctx, log)
 	if err != nil {
@@ -232,7 +236,11 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		c.drop(ctx, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY")
 		return "", fail(KindNoPending, "pending session unreadable", err)
 	}
+	logging.Redact(c.Log, tmp)
 	token, err := c.Web.FinishLogin(ctx, tmp, code.Code)
+	if err == nil {
+		logging.Redact(c.Log, token)
+	}
 	if err != nil {
 		release()
 		if isUnauthorized(err) {
@@ -358,6 +366,7 @@ func (e *Ender) End(ctx context.Context, m chain.LoadFinished) (loggedOut bool, 
 		log.Error("cannot open the session token; the session will time out on its own", "error", err)
 		return false, nil
 	}
+	logging.Redact(e.Log, token, strings.TrimPrefix(token, "Bearer "))
 	if err := e.Web.Logout(ctx, token); err != nil {
 		if isUnauthorized(err) {
 			log.Info("session had already ended", "event", "session.ended")

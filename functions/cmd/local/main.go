@@ -95,6 +95,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.chunkSecs, "chunk-seconds", 0, "ExtractLoad's EXTRACT_CHUNK_SECONDS (0 = its default)")
 	fs.BoolVar(&o.apiToken, "api-token", false, "simulated system: log in with an API token (api-token mode) instead of the OTP")
 	fs.BoolVar(&o.verify, "verify", false, "after the last session, compare the table with the simulated system's tickets")
+	fs.BoolVar(&o.audit, "audit", false, "after the last session, look for every secret of the run in clear in the function logs and Pub/Sub messages")
+	fs.StringVar(&o.dataset, "dataset", "tiflux", "BigQuery dataset (BQ_DATASET)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up a session after this long")
 	fs.StringVar(&o.logFile, "log-file", "", "where the functions' JSON logs go (default: a temporary file)")
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +157,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			sum.Verify = v
 			if v != nil && !v.ok() {
+				code = 1
+			}
+		}
+		if i == o.sessions && o.audit {
+			leaks, err := env.audit()
+			if err != nil {
+				fmt.Fprintln(stderr, "audit:", err)
+				code = 1
+			}
+			sum.Leaks = &leaks
+			if len(leaks) > 0 {
 				code = 1
 			}
 		}
@@ -281,7 +294,7 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	if e.bq, err = warehouse.NewClient(ctx, project, e.emu.Host); err != nil {
 		return nil, err
 	}
-	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: "tiflux", Table: "tickets", RunsTable: "sync_runs",
+	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: o.dataset, Table: "tickets", RunsTable: "sync_runs",
 		Location: "US", Logger: e.log, Now: time.Now})
 	if err := e.wh.EnsureTables(ctx); err != nil {
 		return nil, err
@@ -299,6 +312,7 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 		"RATE_LIMIT_PER_MINUTE":  fmt.Sprint(o.rate),
 		"PUBSUB_EMULATOR_HOST":   e.psrv.Addr,
 		"BIGQUERY_EMULATOR_HOST": e.emu.Host,
+		"BQ_DATASET":             o.dataset,
 	}
 	if o.chunkSecs > 0 {
 		vars["EXTRACT_CHUNK_SECONDS"] = fmt.Sprint(o.chunkSecs)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,8 @@ type webMeter struct {
 	tooMany  atomic.Int64
 
 	mu        sync.Mutex
-	total     int // pages of the current pass, from X-Total-Items
+	tokens    []string // session tokens the web system handed out, for the secrets audit
+	total     int      // pages of the current pass, from X-Total-Items
 	firstPage time.Time
 	lastPage  time.Time
 }
@@ -33,7 +35,15 @@ func (m *webMeter) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	m.requests.Add(1)
 	resp, err := m.base.RoundTrip(req)
-	if err != nil || req.URL.Path != m.ticketsPath {
+	if err != nil {
+		return resp, err
+	}
+	if tok := resp.Header.Get("Authorization"); tok != "" {
+		m.mu.Lock()
+		m.tokens = append(m.tokens, strings.TrimPrefix(tok, "Bearer "))
+		m.mu.Unlock()
+	}
+	if req.URL.Path != m.ticketsPath {
 		return resp, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -105,4 +115,11 @@ func (m *webMeter) progress(w io.Writer, tty bool, rate int, limit int, stop <-c
 			fmt.Fprintln(w, line)
 		}
 	}
+}
+
+// issuedTokens returns the session tokens seen so far.
+func (m *webMeter) issuedTokens() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.tokens...)
 }

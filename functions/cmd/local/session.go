@@ -31,6 +31,8 @@ type summary struct {
 	Logout      bool             `json:"logout"`
 	DurationsMS map[string]int64 `json:"durations_ms"`
 	Verify      *verification    `json:"verify,omitempty"`
+	Leaks       *[]string        `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
+
 }
 
 // session runs one session through the chain and sums it up.
@@ -204,6 +206,9 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 	fmt.Fprintf(w, "  %d pages, %d requests to the web system, logout: %v\n", s.Pages, s.Requests, s.Logout)
 	fmt.Fprintf(w, "  login %.1fs, extract+load %.1fs, total %.1fs\n", float64(s.DurationsMS["login"])/1000,
 		float64(s.DurationsMS["extract_load"])/1000, float64(s.DurationsMS["total"])/1000)
+	if s.Leaks != nil {
+		fmt.Fprintf(w, "  audit: %d secrets in clear %v\n", len(*s.Leaks), *s.Leaks)
+	}
 	if v := s.Verify; v != nil {
 		fmt.Fprintf(w, "  verify: %d tickets in the web system; %d missing, %d duplicated, %d stale\n", v.Truth, v.Missing, v.Duplicated, v.Stale)
 	}
@@ -225,7 +230,7 @@ type version struct {
 
 // tableVersions reads every row's key and version from the tickets table.
 func (e *env) tableVersions(ctx context.Context) ([]version, error) {
-	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc FROM `tiflux.tickets`").Read(ctx)
+	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc FROM `" + e.o.dataset + ".tickets`").Read(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read tickets: %w", err)
 	}
