@@ -66,9 +66,12 @@ func New(w io.Writer, level slog.Leveler, opts ...Option) *slog.Logger {
 }
 
 // Redact registers values that the handler behind l must never write (see
-// Redactor.Add). It reports false, registering nothing, when l's handler is
-// not a *Handler.
+// Redactor.Add). It reports false, registering nothing, when l is nil or its
+// handler is not a *Handler.
 func Redact(l *slog.Logger, values ...string) bool {
+	if l == nil {
+		return false
+	}
 	h, ok := l.Handler().(*Handler)
 	if ok {
 		h.Redact(values...)

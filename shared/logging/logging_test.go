@@ -71,6 +71,9 @@ func TestNoSecretInOutput(t *testing.T) {
 	if !logging.Redact(log, token) {
 		t.Fatal("Redact: logger is not backed by *logging.Handler")
 	}
+	if logging.Redact(nil, token) || logging.Redact(slog.New(slog.DiscardHandler), token) {
+		t.Fatal("Redact reported true for a logger not backed by *logging.Handler")
+	}
 	early := log.With("early", "bearer "+token+" and code "+code).WithGroup("req")
 	logging.Redact(log, password, code, key)
 
