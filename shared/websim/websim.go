@@ -265,9 +265,10 @@ func (s *Server) Close() {
 
 // reply is a response computed under the lock and written after it.
 type reply struct {
-	status int
-	header http.Header
-	body   []byte
+	status  int
+	header  http.Header
+	body    []byte
+	payload any // encoded as the body after the lock is released
 }
 
 // ServeHTTP answers one request of CONTRACT section 2.
@@ -289,6 +290,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, _ = io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	}
 	rp := s.handle(r, body)
+	if rp.payload != nil {
+		rp = jsonReply(rp.header, rp.status, rp.payload)
+	}
 	for k, v := range rp.header {
 		w.Header()[k] = v
 	}
@@ -496,9 +500,8 @@ func (s *Server) list(h http.Header, r *http.Request, now time.Time) reply {
 		out[i] = wireTicket{Ticket: s.tix[j].ticket(), Followers: noFollowers}
 	}
 	h.Set("X-Total-Items", strconv.Itoa(total))
-	rp := jsonReply(h, http.StatusOK, out)
 	s.churn(now)
-	return rp
+	return reply{status: http.StatusOK, header: h, payload: out}
 }
 
 // wireTicket is a ticket in the list shape: the fields the pipeline reads and
