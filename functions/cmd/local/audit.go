@@ -24,7 +24,7 @@ func (e *env) audit() ([]string, error) {
 			secrets[fmt.Sprintf("code #%d", i+1)] = m.Code
 		}
 	}
-	for i, t := range e.meter.issuedTokens() {
+	for i, t := range e.meter.IssuedTokens() {
 		secrets[fmt.Sprintf("session token #%d", i+1)] = t
 	}
 	logs, err := os.ReadFile(e.logPath)

@@ -43,6 +43,7 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/webmeter"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
@@ -194,7 +195,7 @@ type env struct {
 	sim      *websim.Server
 	simSrv   *http.Server
 	mail     *mailbox
-	meter    *webMeter
+	meter    *webmeter.Meter
 	funcsURL string
 	secret   []byte
 	cancel   context.CancelFunc
@@ -284,7 +285,7 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	if p := os.Getenv("WEB_TICKETS_PATH"); p != "" {
 		ticketsPath = p
 	}
-	e.meter = &webMeter{base: http.DefaultTransport, host: u.Host, ticketsPath: strings.TrimRight(u.Path, "/") + ticketsPath}
+	e.meter = &webmeter.Meter{Base: http.DefaultTransport, Host: u.Host, TicketsPath: strings.TrimRight(u.Path, "/") + ticketsPath}
 	http.DefaultTransport = e.meter
 
 	// BigQuery.

@@ -40,12 +40,12 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
 	t0 := time.Now()
-	req0, pages0 := e.meter.requests.Load(), e.meter.pages.Load()
+	req0, pages0 := e.meter.Requests.Load(), e.meter.Pages.Load()
 	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
 		sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
-		sum.Requests = e.meter.requests.Load() - req0
+		sum.Requests = e.meter.Requests.Load() - req0
 		return sum
 	}
 
@@ -79,7 +79,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
-		e.meter.progress(stderr, isTerminal(stderr), o.rate, 200, stop)
+		e.meter.Progress(stderr, isTerminal(stderr), o.rate, 200, stop)
 		close(done)
 	}()
 	fin, err := e.awaitFinished(ctx, started.SessionID)
@@ -98,8 +98,8 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	if n, err := e.wh.CountRows(ctx); err == nil {
 		sum.RowsInTable = n
 	}
-	sum.Pages = e.meter.pages.Load() - pages0
-	sum.Requests = e.meter.requests.Load() - req0
+	sum.Pages = e.meter.Pages.Load() - pages0
+	sum.Requests = e.meter.Requests.Load() - req0
 	sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
 	return sum
 }
