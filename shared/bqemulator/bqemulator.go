@@ -1,0 +1,268 @@
+// Package bqemulator runs the BigQuery emulator (github.com/goccy/bigquery-emulator)
+// as a separate process for tests, the local runner and the bench command. It is
+// never imported by the deployed functions: the emulator is built from the tools
+// module, so it stays out of their dependency graph.
+//
+// Where the emulator differs from BigQuery (see the warehouse package for how the
+// loader copes): it accepts only a table as a MERGE source, returns no DML
+// statistics, answers a reused job id with a 400 instead of a 409, and reports every
+// job as DONE without its error on jobs.get.
+package bqemulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Version is the emulator release pinned in tools/go.mod.
+const Version = "v0.8.1"
+
+const pkg = "github.com/goccy/bigquery-emulator/cmd/bigquery-emulator"
+
+// Options configure Start.
+type Options struct {
+	// Project is the project the emulator serves. Required.
+	Project string
+	// Bin is the emulator binary; empty means BinaryPath's choice.
+	Bin string
+	// Stderr receives the emulator's own output; nil discards it.
+	Stderr io.Writer
+	// StartTimeout bounds the wait for the emulator to answer; 0 means 30 s.
+	StartTimeout time.Duration
+}
+
+// Emulator is a running emulator (or the one BIGQUERY_EMULATOR_HOST names).
+type Emulator struct {
+	Host      string // "127.0.0.1:port", the REST endpoint without scheme
+	ProjectID string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start returns the emulator named by BIGQUERY_EMULATOR_HOST when it is set;
+// otherwise it finds or builds the binary and starts it on free loopback ports,
+// returning once it answers HTTP.
+func Start(ctx context.Context, opts Options) (*Emulator, error) {
+	if opts.Project == "" {
+		return nil, errors.New("bqemulator: Options.Project is required")
+	}
+	if host := os.Getenv("BIGQUERY_EMULATOR_HOST"); host != "" {
+		return &Emulator{Host: host, ProjectID: opts.Project}, nil
+	}
+	bin := opts.Bin
+	if bin == "" {
+		var err error
+		if bin, err = EnsureBinary(ctx); err != nil {
+			return nil, err
+		}
+	}
+	timeout := opts.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	var lastErr error
+	// A free port found by listening can be taken before the emulator binds it;
+	// try a few times.
+	for attempt := 0; attempt < 3; attempt++ {
+		e, err := start(ctx, bin, opts, timeout)
+		if err == nil {
+			return e, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func start(ctx context.Context, bin string, opts Options, timeout time.Duration) (*Emulator, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, fmt.Errorf("bqemulator: free port: %w", err)
+	}
+	host := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	cmd := exec.Command(bin,
+		"--project="+opts.Project,
+		"--host=127.0.0.1",
+		"--port="+strconv.Itoa(ports[0]),
+		"--grpc-port="+strconv.Itoa(ports[1]),
+		"--log-level=error",
+	)
+	cmd.Stdout = opts.Stderr
+	cmd.Stderr = opts.Stderr
+	setDeathSignal(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("bqemulator: start %s: %w", bin, err)
+	}
+	e := &Emulator{Host: host, ProjectID: opts.Project, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(e.done)
+	}()
+	if err := e.waitReady(ctx, timeout); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Emulator) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := "http://" + e.Host + "/bigquery/v2/projects/" + e.ProjectID + "/datasets"
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-e.done:
+			return fmt.Errorf("bqemulator: the emulator exited before answering on %s", e.Host)
+		case <-ctx.Done():
+			return fmt.Errorf("bqemulator: no answer on %s: %w", e.Host, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops the emulator process; it does nothing for one named by
+// BIGQUERY_EMULATOR_HOST.
+func (e *Emulator) Close() error {
+	if e == nil || e.cmd == nil || e.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-e.done:
+		return nil
+	default:
+	}
+	err := e.cmd.Process.Kill()
+	<-e.done
+	return err
+}
+
+// MustStart starts an emulator for a test and stops it at the end of it. It
+// fails the test, never skips it, when no emulator can be had.
+func MustStart(tb testing.TB, project string) *Emulator {
+	tb.Helper()
+	e, err := Start(context.Background(), Options{Project: project, Stderr: os.Stderr})
+	if err != nil {
+		tb.Fatalf("BigQuery emulator: %v", err)
+	}
+	tb.Cleanup(func() { e.Close() })
+	return e
+}
+
+// BinaryPath is where the emulator binary is looked for: $BIGQUERY_EMULATOR_BIN,
+// else $HOME/.cache/tiflux-pipeline/bigquery-emulator-<Version>.
+func BinaryPath() (string, error) {
+	if p := os.Getenv("BIGQUERY_EMULATOR_BIN"); p != "" {
+		return p, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("bqemulator: no home directory for the binary cache: %w", err)
+	}
+	return filepath.Join(home, ".cache", "tiflux-pipeline", "bigquery-emulator-"+Version), nil
+}
+
+// EnsureBinary returns BinaryPath, building the emulator there first from the
+// tools module when no executable is there yet. Concurrent callers (parallel
+// test binaries) wait for one build under a lock file; the binary appears by
+// rename, so nobody runs a half-written file. The first build takes minutes.
+func EnsureBinary(ctx context.Context) (string, error) {
+	bin, err := BinaryPath()
+	if err != nil {
+		return "", err
+	}
+	if isExecutable(bin) {
+		return bin, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", fmt.Errorf("bqemulator: cache directory: %w", err)
+	}
+	unlock, err := lockFile(bin + ".lock")
+	if err != nil {
+		return "", fmt.Errorf("bqemulator: lock: %w", err)
+	}
+	defer unlock()
+	if isExecutable(bin) { // built while we waited for the lock
+		return bin, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", tmp, pkg)
+	cmd.Dir = filepath.Join(root, "tools")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("bqemulator: go build %s in %s: %w\n%s", pkg, cmd.Dir, err, out)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", fmt.Errorf("bqemulator: install binary: %w", err)
+	}
+	return bin, nil
+}
+
+// repoRoot walks up from the working directory to the directory that holds
+// tools/go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("bqemulator: working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "tools", "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("bqemulator: no tools/go.mod above the working directory; set BIGQUERY_EMULATOR_BIN or BIGQUERY_EMULATOR_HOST")
+		}
+		dir = parent
+	}
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
+
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
