@@ -162,6 +162,9 @@ func bearer(v string) string {
 	if len(v) >= 7 && strings.EqualFold(v[:7], "bearer ") {
 		v = strings.TrimSpace(v[7:])
 	}
+	if strings.EqualFold(v, "bearer") {
+		return ""
+	}
 	return v
 }
 
