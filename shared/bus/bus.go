@@ -15,6 +15,9 @@ import (
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"github.com/cenkalti/backoff/v5"
 	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 )
@@ -66,7 +69,12 @@ func (b *Bus) publisher(topic string) *pubsub.Publisher {
 func (b *Bus) Publish(ctx context.Context, topic string, m chain.Message) (string, error) {
 	p := b.publisher(topic)
 	op := func() (string, error) {
-		return p.Publish(ctx, &pubsub.Message{Data: m.Data, Attributes: m.Attributes}).Get(ctx)
+		id, err := p.Publish(ctx, &pubsub.Message{Data: m.Data, Attributes: m.Attributes}).Get(ctx)
+		switch status.Code(err) {
+		case codes.NotFound, codes.PermissionDenied, codes.InvalidArgument, codes.FailedPrecondition:
+			return "", backoff.Permanent(err) // a missing topic or right does not heal by retrying
+		}
+		return id, err
 	}
 	id, err := backoff.Retry(ctx, op,
 		backoff.WithBackOff(&backoff.ExponentialBackOff{
@@ -156,4 +164,30 @@ func (b *Bus) Pull(ctx context.Context, sub string, wait time.Duration) ([]*Leas
 
 func isFullName(s string) bool {
 	return len(s) > len("projects/") && s[:len("projects/")] == "projects/"
+}
+
+// EnsureTopic creates topic id unless it exists (for local runs and tests;
+// in the cloud Terraform creates the topics).
+func (b *Bus) EnsureTopic(ctx context.Context, id string) error {
+	_, err := b.client.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{
+		Name: fmt.Sprintf("projects/%s/topics/%s", b.client.Project(), id)})
+	if err != nil && status.Code(err) != codes.AlreadyExists {
+		return fmt.Errorf("create topic %s: %w", id, err)
+	}
+	return nil
+}
+
+// EnsureSubscription creates the pull subscription id on topic unless it exists.
+func (b *Bus) EnsureSubscription(ctx context.Context, id, topic string, ackDeadline time.Duration) error {
+	p := b.client.Project()
+	_, err := b.client.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
+		Name:                     fmt.Sprintf("projects/%s/subscriptions/%s", p, id),
+		Topic:                    fmt.Sprintf("projects/%s/topics/%s", p, topic),
+		AckDeadlineSeconds:       int32(ackDeadline / time.Second),
+		MessageRetentionDuration: durationpb.New(24 * time.Hour),
+	})
+	if err != nil && status.Code(err) != codes.AlreadyExists {
+		return fmt.Errorf("create subscription %s: %w", id, err)
+	}
+	return nil
 }

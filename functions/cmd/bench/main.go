@@ -27,7 +27,6 @@ import (
 	"syscall"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -99,7 +98,7 @@ func run() error {
 	}
 	defer b.Close()
 	for _, t := range []string{"session-ready", "load-finished"} {
-		if _, err := b.Client().TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/" + t}); err != nil {
+		if err := b.EnsureTopic(ctx, t); err != nil {
 			return err
 		}
 	}

@@ -30,16 +30,15 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/pubsub/v2"
-	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	_ "github.com/helpdesk-bq/tiflux-pipeline/functions" // registers the four functions
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
@@ -255,10 +254,12 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	if err != nil {
 		return nil, err
 	}
-	if e.ps, err = pubsub.NewClient(ctx, project, option.WithGRPCConn(conn)); err != nil {
+	b, err := bus.New(ctx, project, option.WithGRPCConn(conn))
+	if err != nil {
 		return nil, err
 	}
-	if err := createTopology(ctx, e.ps); err != nil {
+	e.ps = b.Client()
+	if err := createTopology(ctx, b); err != nil {
 		return nil, err
 	}
 
@@ -378,12 +379,10 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	return e, nil
 }
 
-func createTopology(ctx context.Context, c *pubsub.Client) error {
-	topic := func(t string) string { return fmt.Sprintf("projects/%s/topics/%s", project, t) }
-	sub := func(s string) string { return fmt.Sprintf("projects/%s/subscriptions/%s", project, s) }
+func createTopology(ctx context.Context, b *bus.Bus) error {
 	for _, t := range []string{"login-pending", "session-ready", "load-finished"} {
-		if _, err := c.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: topic(t)}); err != nil {
-			return fmt.Errorf("create topic %s: %w", t, err)
+		if err := b.EnsureTopic(ctx, t); err != nil {
+			return err
 		}
 	}
 	for _, s := range []struct{ name, topic string }{
@@ -391,11 +390,8 @@ func createTopology(ctx context.Context, c *pubsub.Client) error {
 		{"eventarc-extractload", "session-ready"},
 		{"eventarc-logout", "load-finished"},
 	} {
-		if _, err := c.SubscriptionAdminClient.CreateSubscription(ctx, &pubsubpb.Subscription{
-			Name: sub(s.name), Topic: topic(s.topic), AckDeadlineSeconds: 600,
-			MessageRetentionDuration: durationpb.New(time.Hour),
-		}); err != nil {
-			return fmt.Errorf("create subscription %s: %w", s.name, err)
+		if err := b.EnsureSubscription(ctx, s.name, s.topic, 600*time.Second); err != nil {
+			return err
 		}
 	}
 	return nil
