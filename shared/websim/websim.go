@@ -655,3 +655,35 @@ func randInt(n int64) int64 {
 	}
 	return v.Int64()
 }
+
+// Touch updates share of the tickets now (distinct ones, chosen from Seed),
+// as if people had worked on them, and returns how many it changed. It
+// prepares an incremental pull for tests and benchmarks.
+func (s *Server) Touch(share float64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(int(share*float64(len(s.tix))), len(s.tix))
+	ms := s.now().UnixMilli()
+	for _, i := range s.churnRng.Perm(len(s.tix))[:n] {
+		s.tix[i].update(s.churnRng, ms)
+		s.stats.TicketsUpdated++
+	}
+	return n
+}
+
+// ControlHandler serves the simulation's own knobs, for a websim run as a
+// process of its own (websim --control): POST /_sim/touch?share=0.01 answers
+// {"changed": n}. It is not part of the simulated web system's API.
+func (s *Server) ControlHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /_sim/touch", func(w http.ResponseWriter, r *http.Request) {
+		share, err := strconv.ParseFloat(r.URL.Query().Get("share"), 64)
+		if err != nil || share < 0 || share > 1 {
+			http.Error(w, `{"error":"share must be a number from 0 to 1"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"changed":%d}`, s.Touch(share))
+	})
+	return mux
+}

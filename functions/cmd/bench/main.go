@@ -211,7 +211,7 @@ func startWebsim(ctx context.Context, tickets int, latency time.Duration, rate i
 		return "", nil, fmt.Errorf("build websim (run from the repository root): %v\n%s", err, out)
 	}
 	cmd := exec.CommandContext(ctx, bin.Name(), "--addr", addr, "--tickets", fmt.Sprint(tickets),
-		"--latency", latency.String(), "--rate-limit", fmt.Sprint(rate), "--api-token", token)
+		"--latency", latency.String(), "--rate-limit", fmt.Sprint(rate), "--api-token", token, "--control")
 	stderr, _ := cmd.StderrPipe()
 	cmd.Stdout = io.Discard
 	if err := cmd.Start(); err != nil {

@@ -28,6 +28,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var o websim.Options
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
 	mailbox := fs.String("mailbox", "", "append each e-mailed code to this file as a JSON line")
+	control := fs.Bool("control", false, "also serve POST /_sim/touch?share=S, which updates that share of the tickets (for benchmarks)")
 	fs.IntVar(&o.Tickets, "tickets", 5000, "tickets at the start")
 	fs.IntVar(&o.Days, "days", 180, "spread the tickets' created_at over the last this many days")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the tickets, the churn and the faults")
@@ -59,7 +60,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "websim:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = sim
+	if *control {
+		mux := http.NewServeMux()
+		mux.Handle("/_sim/", sim.ControlHandler())
+		mux.Handle("/", sim)
+		h = mux
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "websim: %d tickets, listening on http://%s\n", o.Tickets, ln.Addr())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
