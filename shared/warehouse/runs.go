@@ -1,0 +1,206 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/iterator"
+)
+
+// Outcomes of a run.
+const (
+	OutcomeOK      = "ok"
+	OutcomeFailed  = "failed"
+	OutcomeRunning = "running"
+)
+
+// Run is one row of sync_runs: one session. Zero times are NULL.
+type Run struct {
+	SessionID  string
+	Auth       string // otp or api-token
+	Mode       string // the resolved mode: full or incremental
+	WindowFrom time.Time
+	WindowTo   time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Pages      int64
+	Requests   int64
+	Tickets    int64
+	Rejected   int64
+	Inserted   int64
+	Updated    int64
+	Outcome    string // OutcomeOK, OutcomeFailed or OutcomeRunning
+	Error      string // why it failed; no secrets
+}
+
+// RecordRun writes r to sync_runs with a MERGE on session_id: the first call
+// of a session inserts its row, later ones (and redeliveries) update it. The
+// emulator takes only a table as a MERGE source, so the row goes through a
+// temporary table of the same multi-statement query.
+func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
+	if r.SessionID == "" {
+		return errors.New("record run: session_id is required")
+	}
+	switch r.Outcome {
+	case OutcomeOK, OutcomeFailed, OutcomeRunning:
+	default:
+		return fmt.Errorf("record run: outcome %q is not ok, failed or running", r.Outcome)
+	}
+	cols := columns(runsSchema)
+	var sel, set, vals []string
+	for _, f := range runsSchema {
+		p := "@" + f.Name
+		if f.Type == bigquery.TimestampFieldType {
+			// NULL parameters lose their type in the emulator; '' stands for NULL.
+			p = fmt.Sprintf("IF(@%s = '', NULL, TIMESTAMP(@%s))", f.Name, f.Name)
+		}
+		sel = append(sel, p+" AS "+f.Name)
+		vals = append(vals, "S."+f.Name)
+		if f.Name != "session_id" {
+			set = append(set, f.Name+" = S."+f.Name)
+		}
+	}
+	sql := fmt.Sprintf(`CREATE TEMP TABLE run AS SELECT %s;
+MERGE %s AS T
+USING run AS S
+ON T.session_id = S.session_id
+WHEN MATCHED THEN
+  UPDATE SET %s
+WHEN NOT MATCHED THEN
+  INSERT (%s) VALUES (%s);`,
+		strings.Join(sel, ", "), w.tableRef(w.cfg.RunsTable),
+		strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
+	params := []bigquery.QueryParameter{
+		{Name: "session_id", Value: r.SessionID},
+		{Name: "auth", Value: r.Auth},
+		{Name: "mode", Value: r.Mode},
+		{Name: "window_from", Value: tsParam(r.WindowFrom)},
+		{Name: "window_to", Value: tsParam(r.WindowTo)},
+		{Name: "started_at", Value: tsParam(r.StartedAt)},
+		{Name: "finished_at", Value: tsParam(r.FinishedAt)},
+		{Name: "pages", Value: r.Pages},
+		{Name: "requests", Value: r.Requests},
+		{Name: "tickets", Value: r.Tickets},
+		{Name: "rejected", Value: r.Rejected},
+		{Name: "inserted", Value: r.Inserted},
+		{Name: "updated", Value: r.Updated},
+		{Name: "outcome", Value: r.Outcome},
+		{Name: "error", Value: r.Error},
+	}
+	// Each write is its own job: a redelivered write of the same row is
+	// harmless (it sets the same values), so the id need not be fixed.
+	q := w.c.Query(sql)
+	q.Location = w.cfg.Location
+	q.Parameters = params
+	job, err := q.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("record run %s: %w", r.SessionID, err)
+	}
+	status, err := w.waitJob(ctx, job)
+	if err != nil {
+		return fmt.Errorf("record run %s: %w", r.SessionID, err)
+	}
+	if err := status.Err(); err != nil {
+		return fmt.Errorf("record run %s: %w", r.SessionID, err)
+	}
+	w.log.Info("run recorded", "session_id", r.SessionID, "outcome", r.Outcome)
+	return nil
+}
+
+func tsParam(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// runRow is a sync_runs row as the client reads it.
+type runRow struct {
+	SessionID  string                 `bigquery:"session_id"`
+	Auth       bigquery.NullString    `bigquery:"auth"`
+	Mode       bigquery.NullString    `bigquery:"mode"`
+	WindowFrom bigquery.NullTimestamp `bigquery:"window_from"`
+	WindowTo   bigquery.NullTimestamp `bigquery:"window_to"`
+	StartedAt  bigquery.NullTimestamp `bigquery:"started_at"`
+	FinishedAt bigquery.NullTimestamp `bigquery:"finished_at"`
+	Pages      bigquery.NullInt64     `bigquery:"pages"`
+	Requests   bigquery.NullInt64     `bigquery:"requests"`
+	Tickets    bigquery.NullInt64     `bigquery:"tickets"`
+	Rejected   bigquery.NullInt64     `bigquery:"rejected"`
+	Inserted   bigquery.NullInt64     `bigquery:"inserted"`
+	Updated    bigquery.NullInt64     `bigquery:"updated"`
+	Outcome    bigquery.NullString    `bigquery:"outcome"`
+	Error      bigquery.NullString    `bigquery:"error"`
+}
+
+func (r runRow) run() *Run {
+	ts := func(t bigquery.NullTimestamp) time.Time {
+		if !t.Valid {
+			return time.Time{}
+		}
+		return t.Timestamp.UTC()
+	}
+	return &Run{SessionID: r.SessionID, Auth: r.Auth.StringVal, Mode: r.Mode.StringVal,
+		WindowFrom: ts(r.WindowFrom), WindowTo: ts(r.WindowTo),
+		StartedAt: ts(r.StartedAt), FinishedAt: ts(r.FinishedAt),
+		Pages: r.Pages.Int64, Requests: r.Requests.Int64, Tickets: r.Tickets.Int64,
+		Rejected: r.Rejected.Int64, Inserted: r.Inserted.Int64, Updated: r.Updated.Int64,
+		Outcome: r.Outcome.StringVal, Error: r.Error.StringVal}
+}
+
+// Run returns the sync_runs row of a session, or nil when there is none.
+func (w *Warehouse) Run(ctx context.Context, sessionID string) (*Run, error) {
+	sql := fmt.Sprintf("SELECT * FROM %s WHERE session_id = @session_id LIMIT 1", w.tableRef(w.cfg.RunsTable))
+	r, err := w.oneRun(ctx, sql, bigquery.QueryParameter{Name: "session_id", Value: sessionID})
+	if err != nil {
+		return nil, fmt.Errorf("read run %s: %w", sessionID, err)
+	}
+	return r, nil
+}
+
+// LastSuccessfulRun returns the newest run (by started_at) with outcome ok and
+// the given mode ("" for any), or nil when there is none.
+func (w *Warehouse) LastSuccessfulRun(ctx context.Context, mode string) (*Run, error) {
+	sql := fmt.Sprintf(`SELECT * FROM %s
+WHERE outcome = 'ok' AND (@mode = '' OR mode = @mode)
+ORDER BY started_at DESC
+LIMIT 1`, w.tableRef(w.cfg.RunsTable))
+	r, err := w.oneRun(ctx, sql, bigquery.QueryParameter{Name: "mode", Value: mode})
+	if err != nil {
+		return nil, fmt.Errorf("read last successful run: %w", err)
+	}
+	return r, nil
+}
+
+func (w *Warehouse) oneRun(ctx context.Context, sql string, params ...bigquery.QueryParameter) (*Run, error) {
+	it, err := w.read(ctx, sql, params...)
+	if err != nil {
+		return nil, err
+	}
+	var row runRow
+	switch err := it.Next(&row); err {
+	case nil:
+		return row.run(), nil
+	case iterator.Done:
+		return nil, nil
+	default:
+		return nil, err
+	}
+}
+
+// CountRows returns the number of rows in the tickets table.
+func (w *Warehouse) CountRows(ctx context.Context) (int64, error) {
+	it, err := w.read(ctx, "SELECT COUNT(*) FROM "+w.tableRef(w.cfg.Table))
+	if err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	var row []bigquery.Value
+	if err := it.Next(&row); err != nil {
+		return 0, fmt.Errorf("count rows: %w", err)
+	}
+	return asInt(row[0]), nil
+}
