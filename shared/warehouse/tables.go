@@ -24,8 +24,16 @@ var (
 // schema files it lacks.
 func (w *Warehouse) EnsureTables(ctx context.Context) error {
 	ds := w.c.Dataset(w.cfg.Dataset)
-	if err := ds.Create(ctx, &bigquery.DatasetMetadata{Location: w.cfg.Location}); err != nil && !isStatus(err, http.StatusConflict) {
-		return fmt.Errorf("create dataset %s: %w", w.cfg.Dataset, err)
+	// Look before creating: the emulator answers an existing dataset with a
+	// 500, not a 409.
+	if _, err := ds.Metadata(ctx); isStatus(err, http.StatusNotFound) {
+		err = ds.Create(ctx, &bigquery.DatasetMetadata{Location: w.cfg.Location})
+		if err != nil && !isStatus(err, http.StatusConflict) {
+			return fmt.Errorf("create dataset %s: %w", w.cfg.Dataset, err)
+		}
+		w.log.Info("dataset created", "dataset", w.cfg.Dataset)
+	} else if err != nil {
+		return fmt.Errorf("read dataset %s: %w", w.cfg.Dataset, err)
 	}
 	tables := []struct {
 		name string

@@ -1,0 +1,96 @@
+package warehouse_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+)
+
+const project = "test-project"
+
+// emu is the one emulator process of this test binary; each test gets its own
+// dataset in it.
+var emu *bqemulator.Emulator
+
+func TestMain(m *testing.M) {
+	e, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: project})
+	if err != nil {
+		// Fail, never skip: these tests are the proof that the loader works.
+		fmt.Fprintf(os.Stderr, "BigQuery emulator: %v\n", err)
+		os.Exit(1)
+	}
+	emu = e
+	code := m.Run()
+	e.Close()
+	os.Exit(code)
+}
+
+var datasetSeq atomic.Int64
+
+// env is a Warehouse on a fresh dataset of the emulator.
+type env struct {
+	wh     *warehouse.Warehouse
+	client *bigquery.Client
+	cfg    warehouse.Config
+}
+
+func mustEnv(tb testing.TB) *env {
+	tb.Helper()
+	ctx := context.Background()
+	client, err := warehouse.NewClient(ctx, project, emu.Host)
+	if err != nil {
+		tb.Fatalf("NewClient: %v", err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	name := strings.NewReplacer("/", "_", "-", "_").Replace(tb.Name())
+	cfg := warehouse.Config{
+		Dataset:    fmt.Sprintf("t%d_%s", datasetSeq.Add(1), name),
+		Table:      "tickets",
+		RunsTable:  "sync_runs",
+		Location:   "US",
+		StagingTTL: time.Hour,
+		Logger:     slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	wh := warehouse.New(client, cfg)
+	if err := wh.EnsureTables(ctx); err != nil {
+		tb.Fatalf("EnsureTables: %v", err)
+	}
+	return &env{wh: wh, client: client, cfg: cfg}
+}
+
+type testWriter struct{ tb testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.tb.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// query reads all rows of sql as maps.
+func (e *env) query(tb testing.TB, sql string) []map[string]bigquery.Value {
+	tb.Helper()
+	sql = strings.ReplaceAll(sql, "{tickets}", fmt.Sprintf("`%s.%s.%s`", project, e.cfg.Dataset, e.cfg.Table))
+	it, err := e.client.Query(sql).Read(context.Background())
+	if err != nil {
+		tb.Fatalf("query %q: %v", sql, err)
+	}
+	var rows []map[string]bigquery.Value
+	for {
+		row := map[string]bigquery.Value{}
+		err := it.Next(&row)
+		if err != nil {
+			break
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
