@@ -146,14 +146,17 @@ const (
 // processed, so retrying it is pointless.
 var ErrMalformed = errors.New("malformed chain message")
 
-// EncodeLoginPending encodes m for the login-pending topic.
+// EncodeLoginPending encodes m for the login-pending topic. An empty mode is
+// written as auto.
 func EncodeLoginPending(m LoginPending) (Message, error) {
+	m.Mode = orAuto(m.Mode)
 	return encode(EventLoginPending, m.SessionID, m, m.validate())
 }
 
 // EncodeSessionReady encodes m for the session-ready topic; the event is
-// session.continue when m carries a cursor.
+// session.continue when m carries a cursor. An empty mode is written as auto.
 func EncodeSessionReady(m SessionReady) (Message, error) {
+	m.Mode = orAuto(m.Mode)
 	return encode(m.Event(), m.SessionID, m, m.validate())
 }
 
@@ -170,14 +173,17 @@ func (m SessionReady) Event() string {
 	return EventSessionReady
 }
 
-// DecodeLoginPending decodes and checks a login-pending message.
+// DecodeLoginPending decodes and checks a login-pending message. A missing
+// mode reads as auto, so Mode is always one of the three modes.
 func DecodeLoginPending(msg Message) (LoginPending, error) {
 	var m LoginPending
 	err := decode(msg, &m, func() error { return m.validate() }, EventLoginPending)
+	m.Mode = orAuto(m.Mode)
 	return m, err
 }
 
-// DecodeSessionReady decodes and checks a session-ready or session-continue message.
+// DecodeSessionReady decodes and checks a session-ready or session-continue
+// message. A missing mode reads as auto, so Mode is always one of the three.
 func DecodeSessionReady(msg Message) (SessionReady, error) {
 	var m SessionReady
 	err := decode(msg, &m, func() error {
@@ -189,6 +195,7 @@ func DecodeSessionReady(msg Message) (SessionReady, error) {
 		}
 		return nil
 	}, EventSessionReady, EventSessionContinue)
+	m.Mode = orAuto(m.Mode)
 	return m, err
 }
 
@@ -197,6 +204,15 @@ func DecodeLoadFinished(msg Message) (LoadFinished, error) {
 	var m LoadFinished
 	err := decode(msg, &m, func() error { return m.validate() }, EventLoadFinished)
 	return m, err
+}
+
+// orAuto resolves the empty mode, which ParseMode accepts as auto, so that a
+// consumer switching on the three modes never sees it.
+func orAuto(m Mode) Mode {
+	if m == "" {
+		return ModeAuto
+	}
+	return m
 }
 
 func encode(event, session string, body any, invalid error) (Message, error) {
