@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -66,6 +65,8 @@ type options struct {
 	chunkSecs int
 	apiToken  bool
 	verify    bool
+	audit     bool
+	dataset   string
 	timeout   time.Duration
 	logFile   string
 }
