@@ -54,5 +54,5 @@ resource "google_bigquery_dataset_iam_member" "extract_load" {
   project    = var.project_id
   dataset_id = google_bigquery_dataset.warehouse.dataset_id
   role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.function["extract_load"].member
+  member     = local.function_members["extract_load"]
 }

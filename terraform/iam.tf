@@ -41,20 +41,28 @@ resource "google_service_account" "build" {
   depends_on = [google_project_service.service]
 }
 
+locals {
+  # The accounts as IAM members.
+  function_members = { for key, sa in google_service_account.function : key => "serviceAccount:${sa.email}" }
+  scheduler_member = "serviceAccount:${google_service_account.scheduler.email}"
+  triggers_member  = "serviceAccount:${google_service_account.triggers.email}"
+  build_member     = "serviceAccount:${google_service_account.build.email}"
+}
+
 # roles/run.builder ("Cloud Run Builder") is the role made for building
 # functions: it reads the uploaded source, pushes the image to Artifact
 # Registry and writes the build logs.
 resource "google_project_iam_member" "build" {
   project = var.project_id
   role    = "roles/run.builder"
-  member  = google_service_account.build.member
+  member  = local.build_member
 }
 
 # ExtractLoad runs its load and MERGE as query jobs; jobs are project-wide.
 resource "google_project_iam_member" "extract_load_job_user" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
-  member  = google_service_account.function["extract_load"].member
+  member  = local.function_members["extract_load"]
 }
 
 # Invocation rights of a 2nd-gen function are roles/run.invoker on its Cloud
@@ -63,10 +71,10 @@ resource "google_project_iam_member" "extract_load_job_user" {
 # webhook signature itself (README.md: domain-restricted sharing).
 locals {
   invokers = {
-    start_login    = google_service_account.scheduler.member
+    start_login    = local.scheduler_member
     complete_login = "allUsers"
-    extract_load   = google_service_account.triggers.member
-    logout         = google_service_account.triggers.member
+    extract_load   = local.triggers_member
+    logout         = local.triggers_member
   }
 }
 

@@ -33,7 +33,7 @@ resource "google_pubsub_topic_iam_member" "publisher" {
   project = var.project_id
   topic   = google_pubsub_topic.topic[each.value.topic].name
   role    = "roles/pubsub.publisher"
-  member  = google_service_account.function[each.value.function].member
+  member  = local.function_members[each.value.function]
 }
 
 # CompleteLogin pulls the newest pending login from here when a code arrives.
@@ -59,5 +59,5 @@ resource "google_pubsub_subscription_iam_member" "complete_login" {
   project      = var.project_id
   subscription = google_pubsub_subscription.login_pending_complete.name
   role         = "roles/pubsub.subscriber"
-  member       = google_service_account.function["complete_login"].member
+  member       = local.function_members["complete_login"]
 }

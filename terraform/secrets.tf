@@ -55,5 +55,5 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.secret[each.value.secret].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = google_service_account.function[each.value.function].member
+  member    = local.function_members[each.value.function]
 }

@@ -270,7 +270,7 @@ variable "dataset_id" {
   default     = "tiflux"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.dataset_id))
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.dataset_id))
     error_message = "The dataset_id may hold only letters, digits and underscores."
   }
 }
@@ -281,7 +281,7 @@ variable "tickets_table_id" {
   default     = "tickets"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.tickets_table_id))
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.tickets_table_id))
     error_message = "The tickets_table_id may hold only letters, digits and underscores."
   }
 }
@@ -292,7 +292,7 @@ variable "sync_runs_table_id" {
   default     = "sync_runs"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_]{1,1024}$", var.sync_runs_table_id))
+    condition     = can(regex("^[A-Za-z0-9_]+$", var.sync_runs_table_id))
     error_message = "The sync_runs_table_id may hold only letters, digits and underscores."
   }
 }

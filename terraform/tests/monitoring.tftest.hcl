@@ -57,8 +57,8 @@ run "alerts" {
 
   assert {
     condition = (
-      google_monitoring_alert_policy.session_failed[0].notification_channels == toset(["projects/tiflux-test/notificationChannels/123"]) &&
-      google_monitoring_alert_policy.no_success[0].notification_channels == toset(["projects/tiflux-test/notificationChannels/123"])
+      toset(google_monitoring_alert_policy.session_failed[0].notification_channels) == toset(["projects/tiflux-test/notificationChannels/123"]) &&
+      toset(google_monitoring_alert_policy.no_success[0].notification_channels) == toset(["projects/tiflux-test/notificationChannels/123"])
     )
     error_message = "Both alert policies must notify the given channels."
   }

@@ -115,12 +115,12 @@ run "functions" {
 
   assert {
     condition = {
-      for k, f in google_cloudfunctions2_function.function : k => sort([for s in f.service_config[0].secret_environment_variables : s.key])
+      for k, f in google_cloudfunctions2_function.function : k => join(" ", sort([for s in f.service_config[0].secret_environment_variables : s.key]))
       } == {
-      start_login    = ["TOKEN_SEAL_KEY", "WEB_EMAIL", "WEB_PASSWORD"]
-      complete_login = ["OTP_WEBHOOK_SECRET", "TOKEN_SEAL_KEY"]
-      extract_load   = ["TOKEN_SEAL_KEY"]
-      logout         = ["TOKEN_SEAL_KEY"]
+      start_login    = "TOKEN_SEAL_KEY WEB_EMAIL WEB_PASSWORD"
+      complete_login = "OTP_WEBHOOK_SECRET TOKEN_SEAL_KEY"
+      extract_load   = "TOKEN_SEAL_KEY"
+      logout         = "TOKEN_SEAL_KEY"
     }
     error_message = "The secret environment variables of the functions are wrong."
   }
@@ -177,13 +177,13 @@ run "secrets" {
     condition = {
       for k, m in google_secret_manager_secret_iam_member.accessor : k => m.member
       } == {
-      "otp-webhook-secret/complete_login" = google_service_account.function["complete_login"].member
-      "token-seal-key/start_login"        = google_service_account.function["start_login"].member
-      "token-seal-key/complete_login"     = google_service_account.function["complete_login"].member
-      "token-seal-key/extract_load"       = google_service_account.function["extract_load"].member
-      "token-seal-key/logout"             = google_service_account.function["logout"].member
-      "web-email/start_login"             = google_service_account.function["start_login"].member
-      "web-password/start_login"          = google_service_account.function["start_login"].member
+      "otp-webhook-secret/complete_login" = "serviceAccount:${google_service_account.function["complete_login"].email}"
+      "token-seal-key/start_login"        = "serviceAccount:${google_service_account.function["start_login"].email}"
+      "token-seal-key/complete_login"     = "serviceAccount:${google_service_account.function["complete_login"].email}"
+      "token-seal-key/extract_load"       = "serviceAccount:${google_service_account.function["extract_load"].email}"
+      "token-seal-key/logout"             = "serviceAccount:${google_service_account.function["logout"].email}"
+      "web-email/start_login"             = "serviceAccount:${google_service_account.function["start_login"].email}"
+      "web-password/start_login"          = "serviceAccount:${google_service_account.function["start_login"].email}"
     }
     error_message = "Secret accessors must be exactly the functions that read each secret."
   }
@@ -210,7 +210,7 @@ run "api_token_mode" {
   }
 
   assert {
-    condition     = sort([for s in google_cloudfunctions2_function.function["start_login"].service_config[0].secret_environment_variables : s.key]) == ["TOKEN_SEAL_KEY", "WEB_API_TOKEN"]
+    condition     = join(" ", sort([for s in google_cloudfunctions2_function.function["start_login"].service_config[0].secret_environment_variables : s.key])) == "TOKEN_SEAL_KEY WEB_API_TOKEN"
     error_message = "In api-token mode StartLogin gets WEB_API_TOKEN and no e-mail or password."
   }
 }
@@ -249,7 +249,7 @@ run "pubsub" {
   assert {
     condition = (
       google_pubsub_subscription_iam_member.complete_login.subscription == google_pubsub_subscription.login_pending_complete.name &&
-      google_pubsub_subscription_iam_member.complete_login.member == google_service_account.function["complete_login"].member &&
+      google_pubsub_subscription_iam_member.complete_login.member == "serviceAccount:${google_service_account.function["complete_login"].email}" &&
       google_pubsub_subscription_iam_member.complete_login.role == "roles/pubsub.subscriber"
     )
     error_message = "CompleteLogin must be the subscriber of login-pending-complete."
@@ -285,10 +285,10 @@ run "invokers" {
     condition = {
       for k, m in google_cloud_run_v2_service_iam_member.invoker : k => m.member
       } == {
-      start_login    = google_service_account.scheduler.member
+      start_login    = "serviceAccount:${google_service_account.scheduler.email}"
       complete_login = "allUsers"
-      extract_load   = google_service_account.triggers.member
-      logout         = google_service_account.triggers.member
+      extract_load   = "serviceAccount:${google_service_account.triggers.email}"
+      logout         = "serviceAccount:${google_service_account.triggers.email}"
     }
     error_message = "Invokers: the scheduler on StartLogin, everyone on CompleteLogin, the triggers on ExtractLoad and Logout."
   }
@@ -304,9 +304,9 @@ run "invokers" {
   assert {
     condition = (
       google_project_iam_member.extract_load_job_user.role == "roles/bigquery.jobUser" &&
-      google_project_iam_member.extract_load_job_user.member == google_service_account.function["extract_load"].member &&
+      google_project_iam_member.extract_load_job_user.member == "serviceAccount:${google_service_account.function["extract_load"].email}" &&
       google_bigquery_dataset_iam_member.extract_load.role == "roles/bigquery.dataEditor" &&
-      google_bigquery_dataset_iam_member.extract_load.member == google_service_account.function["extract_load"].member
+      google_bigquery_dataset_iam_member.extract_load.member == "serviceAccount:${google_service_account.function["extract_load"].email}"
     )
     error_message = "ExtractLoad must be a job user on the project and a data editor on the dataset."
   }
@@ -383,7 +383,7 @@ run "warehouse" {
     condition = (
       google_bigquery_table.tickets.time_partitioning[0].type == "DAY" &&
       google_bigquery_table.tickets.time_partitioning[0].field == "criado_em_utc" &&
-      google_bigquery_table.tickets.clustering == ["status", "mesa", "cliente"]
+      join(",", google_bigquery_table.tickets.clustering) == "status,mesa,cliente"
     )
     error_message = "tickets is partitioned by day of criado_em_utc and clustered by status, mesa, cliente (CONTRACT.md section 6)."
   }

@@ -1,0 +1,16 @@
+// Package deploycheck holds the tests that hold the Go code and the Terraform
+// configuration in terraform/ to each other (CONTRACT.md sections 1 and 5):
+//
+//   - every entry point registered with the Functions Framework in functions/
+//     is a google_cloudfunctions2_function with that entry point, of the same
+//     kind (HTTP, or CloudEvent with an event trigger), and vice versa;
+//   - every environment variable a function reads (shared/config.Vars) is set
+//     for it, secret ones from Secret Manager, in each auth mode, except the
+//     local-only ones (emulator hosts) and optional ones left at their
+//     defaults; and nothing else is set.
+//
+// The configuration is read with the HCL parser and evaluated only as far as
+// the names go: variables, resource attributes and Terraform functions that
+// the evaluation does not know stay unknown values, so the test needs neither
+// the tofu binary nor a provider.
+package deploycheck
