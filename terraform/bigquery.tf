@@ -33,19 +33,14 @@ resource "google_bigquery_table" "tickets" {
   deletion_protection = true
 }
 
-# One row per session; partitioned by the day it started, so the look-up of the
-# last successful full pull (FULL_REFRESH_HOURS) reads a few partitions only.
+# One row per session: a small table, neither partitioned nor clustered, as
+# the Go code creates it locally (shared/warehouse EnsureTables).
 resource "google_bigquery_table" "sync_runs" {
   project     = var.project_id
   dataset_id  = google_bigquery_dataset.warehouse.dataset_id
   table_id    = var.sync_runs_table_id
   description = "One row per session: its mode, window, counts and outcome."
   schema      = file("${local.schema_dir}/sync_runs.json")
-
-  time_partitioning {
-    type  = "DAY"
-    field = "started_at"
-  }
 
   deletion_protection = true
 }
