@@ -170,6 +170,7 @@ resource "google_cloudfunctions2_function" "function" {
   # its build needs the build account's role.
   depends_on = [
     google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_source,
     google_secret_manager_secret_iam_member.accessor,
     terraform_data.propagation_wait,
   ]

@@ -58,6 +58,14 @@ resource "google_project_iam_member" "build" {
   member  = local.build_member
 }
 
+# The build reads the uploaded archive (bucket-scoped, whatever the project-wide
+# role covers).
+resource "google_storage_bucket_iam_member" "build_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = local.build_member
+}
+
 # ExtractLoad runs its load and MERGE as query jobs; jobs are project-wide.
 resource "google_project_iam_member" "extract_load_job_user" {
   project = var.project_id

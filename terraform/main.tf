@@ -76,6 +76,7 @@ resource "terraform_data" "propagation_wait" {
   depends_on = [
     google_project_service.service,
     google_project_iam_member.build,
+    google_storage_bucket_iam_member.build_source,
     google_secret_manager_secret_iam_member.accessor,
     google_pubsub_topic_iam_member.publisher,
   ]
