@@ -58,8 +58,7 @@ resource "google_project_iam_member" "build" {
   member  = local.build_member
 }
 
-# The build reads the uploaded archive (bucket-scoped, whatever the project-wide
-# role covers).
+# The build reads the uploaded archive from the source bucket.
 resource "google_storage_bucket_iam_member" "build_source" {
   bucket = google_storage_bucket.source.name
   role   = "roles/storage.objectViewer"

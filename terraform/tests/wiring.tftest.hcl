@@ -310,6 +310,16 @@ run "invokers" {
     )
     error_message = "ExtractLoad must be a job user on the project and a data editor on the dataset."
   }
+
+  assert {
+    condition = (
+      google_project_iam_member.build.role == "roles/run.builder" &&
+      google_project_iam_member.build.member == "serviceAccount:${google_service_account.build.email}" &&
+      google_storage_bucket_iam_member.build_source.bucket == google_storage_bucket.source.name &&
+      google_storage_bucket_iam_member.build_source.role == "roles/storage.objectViewer"
+    )
+    error_message = "The build account must hold roles/run.builder and read the source bucket."
+  }
 }
 
 run "scheduler" {
