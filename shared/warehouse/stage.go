@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
@@ -17,21 +18,32 @@ import (
 var ErrAborted = errors.New("staging aborted")
 
 // Stager streams rows into a session step's staging table through one load
-// job: Add encodes a row into a pipe that the job's upload reads, Close ends
-// the upload and waits for the job. It holds no more than a buffer of rows.
-// A Stager is not safe for concurrent use.
+// job. A Stager is not safe for concurrent use.
+//
+// Against BigQuery, Add encodes each row into a pipe that the job's resumable
+// upload reads, one chunk (Config.UploadChunkSize) at a time: memory holds one
+// chunk, however long the window, and each request is short however long the
+// pull. Against the emulator, which reads every chunk as a whole file and
+// allows a request 15 s, rows are spooled to a temporary file and uploaded in
+// one request when Close is called.
 type Stager struct {
-	w       *Warehouse
-	table   string
-	jobID   string
-	reused  *bigquery.Job // the load job of an earlier delivery, when there is one
-	pw      *io.PipeWriter
-	enc     *tickets.Encoder
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the upload returned
-	job     *bigquery.Job // set by the upload
-	loadErr error         // set by the upload
-	closed  bool
+	w      *Warehouse
+	table  string
+	jobID  string
+	reused *bigquery.Job // the load job of an earlier delivery, when there is one
+
+	enc    *tickets.Encoder
+	finish func(ctx context.Context) (*bigquery.Job, error) // ends the upload
+	abort  func()
+	closed bool
+
+	// pipe mode: the upload goroutine's outcome
+	done    chan struct{}
+	job     *bigquery.Job
+	loadErr error
+	// conflict: the upload found the job already existing (409); rows are
+	// discarded and Close attaches to that job.
+	conflict bool
 }
 
 // Stage starts the load job of a session's step (id tiflux_<session>_<step>_load)
@@ -46,7 +58,7 @@ func (w *Warehouse) Stage(ctx context.Context, sessionID, step string) (*Stager,
 	if sessionID == "" || step == "" {
 		return nil, errors.New("stage: session and step are required")
 	}
-	s := &Stager{w: w, table: stagingTable(sessionID, step), done: make(chan struct{})}
+	s := &Stager{w: w, table: stagingTable(sessionID, step)}
 	base := jobID(sessionID, step, "load")
 	for attempt := 0; ; attempt++ {
 		if attempt == maxJobAttempts {
@@ -67,7 +79,6 @@ func (w *Warehouse) Stage(ctx context.Context, sessionID, step string) (*Stager,
 		}
 		w.log.Info("load ran before; attaching to it", "job", jid, "table", s.table)
 		s.jobID, s.reused = jid, job
-		close(s.done)
 		return s, nil
 	}
 
@@ -79,37 +90,95 @@ func (w *Warehouse) Stage(ctx context.Context, sessionID, step string) (*Stager,
 		return nil, fmt.Errorf("stage: create %s: %w", s.table, err)
 	}
 
-	pr, pw := io.Pipe()
-	src := bigquery.NewReaderSource(pr)
-	src.SourceFormat = bigquery.JSON
-	src.Schema = TicketsSchema()
-	loader := ds.Table(s.table).LoaderFrom(src)
-	loader.JobID = s.jobID
-	loader.Location = w.cfg.Location
-	loader.CreateDisposition = bigquery.CreateIfNeeded
-	// A retry under a suffixed id replaces what a failed attempt left.
-	loader.WriteDisposition = bigquery.WriteTruncate
-	loader.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(w.cfg.UploadChunkSize)}
-
-	uctx, cancel := context.WithCancel(ctx)
-	s.pw, s.cancel = pw, cancel
-	s.enc = tickets.NewEncoder(pw)
-	go func() {
-		defer close(s.done)
-		job, err := loader.Run(uctx)
-		// Unblock Add if the upload ended before reading everything.
-		pr.CloseWithError(errUploadEnded(err))
-		s.job, s.loadErr = job, err
-	}()
-	w.log.Info("staging started", "job", s.jobID, "table", s.table)
+	loader := func(r io.Reader, chunk int) *bigquery.Loader {
+		src := bigquery.NewReaderSource(r)
+		src.SourceFormat = bigquery.JSON
+		src.Schema = TicketsSchema()
+		l := ds.Table(s.table).LoaderFrom(src)
+		l.JobID = s.jobID
+		l.Location = w.cfg.Location
+		l.CreateDisposition = bigquery.CreateIfNeeded
+		// A retry under a suffixed id replaces what a failed attempt left.
+		l.WriteDisposition = bigquery.WriteTruncate
+		l.MediaOptions = []googleapi.MediaOption{googleapi.ChunkSize(chunk)}
+		return l
+	}
+	if w.spool {
+		err = s.startSpool(loader)
+	} else {
+		s.startPipe(ctx, loader)
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.log.Info("staging started", "job", s.jobID, "table", s.table, "spool", w.spool)
 	return s, nil
 }
 
-func errUploadEnded(err error) error {
-	if err != nil {
-		return fmt.Errorf("load upload: %w", err)
+// startPipe runs the upload in a goroutine reading what Add encodes.
+func (s *Stager) startPipe(ctx context.Context, loader func(io.Reader, int) *bigquery.Loader) {
+	pr, pw := io.Pipe()
+	uctx, cancel := context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	s.enc = tickets.NewEncoder(pw)
+	l := loader(pr, s.w.cfg.UploadChunkSize)
+	go func() {
+		defer close(s.done)
+		job, err := l.Run(uctx)
+		s.job, s.loadErr = job, err
+		// Unblock Add if the upload ended before reading everything.
+		if err == nil {
+			err = errors.New("ended early")
+		}
+		pr.CloseWithError(fmt.Errorf("load upload: %w", err))
+	}()
+	s.finish = func(ctx context.Context) (*bigquery.Job, error) {
+		defer cancel()
+		if err := s.enc.Flush(); err != nil && !s.conflict {
+			pw.CloseWithError(err)
+			<-s.done
+			return nil, err
+		}
+		pw.Close()
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			cancel()
+			<-s.done
+			return nil, ctx.Err()
+		}
+		return s.job, s.loadErr
 	}
-	return errors.New("load upload ended early")
+	s.abort = func() {
+		pw.CloseWithError(ErrAborted)
+		cancel()
+		<-s.done
+	}
+}
+
+// startSpool encodes into a temporary file that Close uploads in one request.
+func (s *Stager) startSpool(loader func(io.Reader, int) *bigquery.Loader) error {
+	f, err := os.CreateTemp("", "tiflux-stage-*.ndjson")
+	if err != nil {
+		return fmt.Errorf("stage: spool file: %w", err)
+	}
+	s.enc = tickets.NewEncoder(f)
+	drop := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	s.finish = func(ctx context.Context) (*bigquery.Job, error) {
+		defer drop()
+		if err := s.enc.Flush(); err != nil {
+			return nil, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return loader(f, 0).Run(ctx)
+	}
+	s.abort = drop
+	return nil
 }
 
 // Reused reports whether the Stager attached to a load an earlier delivery
@@ -120,12 +189,18 @@ func (s *Stager) Reused() bool { return s.reused != nil }
 // cancelled, and the step must be retried.
 func (s *Stager) Add(row tickets.Row) error {
 	if s.closed {
-		return errors.New("stage: Add after Close")
+		return errors.New("stage: Add after Close or Abort")
 	}
-	if s.reused != nil {
+	if s.reused != nil || s.conflict {
 		return nil
 	}
 	if err := s.enc.Encode(&row); err != nil {
+		if s.done != nil && isStatus(s.loadErr, http.StatusConflict) {
+			// The upload's first request found the job existing: another
+			// delivery runs this load. Close attaches to it.
+			s.conflict = true
+			return nil
+		}
 		return fmt.Errorf("stage: %w", err)
 	}
 	return nil
@@ -135,30 +210,18 @@ func (s *Stager) Add(row tickets.Row) error {
 // in the staging table (duplicates included).
 func (s *Stager) Close(ctx context.Context) (int, error) {
 	if s.closed {
-		return 0, errors.New("stage: Close called twice")
+		return 0, errors.New("stage: Close after Close or Abort")
 	}
 	s.closed = true
 	if s.reused != nil {
 		return s.finished(ctx, s.reused, false)
 	}
-	defer s.cancel()
-	if err := s.enc.Flush(); err != nil {
-		s.pw.CloseWithError(err)
-		<-s.done
-		return 0, fmt.Errorf("stage: %w", err)
-	}
-	s.pw.Close()
-	select {
-	case <-s.done:
-	case <-ctx.Done():
-		s.cancel()
-		<-s.done
-		return 0, fmt.Errorf("stage: %w", ctx.Err())
-	}
-	if isStatus(s.loadErr, http.StatusConflict) {
+	job, err := s.finish(ctx)
+	if isStatus(err, http.StatusConflict) {
 		// Another delivery inserted this load between our lookup and our
-		// upload. Its rows stand; ours are lost, which is fine while it ran or
-		// succeeded. If it failed, the retry of this step takes the next id.
+		// upload. Its rows stand and ours are dropped: wait for it if it runs,
+		// accept it if it succeeded. If it failed, our rows are gone with the
+		// upload, so the step fails and its retry loads under the next id.
 		s.w.log.Info("load already exists; fetching it", "job", s.jobID)
 		job, err := s.w.lookupJob(ctx, s.jobID)
 		if err != nil {
@@ -169,10 +232,10 @@ func (s *Stager) Close(ctx context.Context) (int, error) {
 		}
 		return s.finished(ctx, job, false)
 	}
-	if s.loadErr != nil {
-		return 0, fmt.Errorf("stage: load %s: %w", s.jobID, s.loadErr)
+	if err != nil {
+		return 0, fmt.Errorf("stage: load %s: %w", s.jobID, err)
 	}
-	return s.finished(ctx, s.job, true)
+	return s.finished(ctx, job, true)
 }
 
 // finished waits for the load job and counts what it loaded.
@@ -210,7 +273,5 @@ func (s *Stager) Abort() {
 		return
 	}
 	s.closed = true
-	s.pw.CloseWithError(ErrAborted)
-	s.cancel()
-	<-s.done
+	s.abort()
 }

@@ -7,14 +7,15 @@
 // and the step, so a redelivered event attaches to the job an earlier delivery
 // started instead of running it again; see runJob for the rules.
 //
-// Limits worth knowing. A load is one streaming upload request (no resumable
-// chunks unless Config.UploadChunkSize asks for them): nothing but the encoder's
-// 64 KiB buffer is held in memory, and a load that breaks mid-upload creates no
-// job, so the retry starts it afresh. Staging tables are left to expire
-// (Config.StagingTTL) rather than dropped, because a redelivery after a merge
-// attaches to the finished jobs and recounts against them.
+// Limits worth knowing. A load is a resumable upload fed through a pipe as rows
+// come: memory holds one upload chunk (Config.UploadChunkSize), and a load that
+// breaks mid-upload creates no job, so the retry starts it afresh. Staging
+// tables are left to expire (Config.StagingTTL) rather than dropped, because a
+// redelivery after a merge attaches to the finished jobs and recounts against
+// them.
 //
-// Against the BigQuery emulator: the MERGE source must be a table (hence the
+// Against the BigQuery emulator: loads are spooled to a temporary file and
+// uploaded in one request (see Stager); the MERGE source must be a table (hence the
 // dedup table and the temp table in RecordRun); DML returns no statistics
 // (inserted and updated are counted before the MERGE); a reused job id is a 400
 // rather than a 409 (jobs are looked up before they are inserted, so this path
@@ -27,6 +28,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/bigquery"
@@ -44,10 +46,15 @@ type Config struct {
 	// which an event can be redelivered (MAX_EVENT_AGE_MINUTES). 0 means 24 h.
 	StagingTTL time.Duration
 
-	// UploadChunkSize > 0 sends loads as resumable uploads in chunks of that
-	// many bytes, each buffered in memory. 0 streams the load as one request,
-	// which is what the emulator needs: it reads every chunk as a whole file.
+	// UploadChunkSize is the chunk of the resumable load uploads, the most
+	// of a load held in memory. 0 means 8 MiB.
 	UploadChunkSize int
+
+	// Spool stages rows in a temporary file uploaded in one request at Close,
+	// instead of a resumable upload fed as rows come. The emulator needs it:
+	// it reads every upload chunk as a whole file and gives a request 15 s.
+	// Clients made by NewClient for an emulator spool whatever this says.
+	Spool bool
 
 	Logger *slog.Logger     // nil discards
 	Now    func() time.Time // nil means time.Now
@@ -62,7 +69,13 @@ type Warehouse struct {
 
 	// pollEvery is the first interval of the job status polling.
 	pollEvery time.Duration
+	spool     bool
 }
+
+// emulatorClients remembers the clients NewClient made for an emulator, so
+// that New picks the upload the emulator can take without every caller
+// having to say so.
+var emulatorClients sync.Map // *bigquery.Client → struct{}
 
 // New returns a Warehouse writing through client.
 func New(client *bigquery.Client, cfg Config) *Warehouse {
@@ -81,8 +94,12 @@ func New(client *bigquery.Client, cfg Config) *Warehouse {
 	if cfg.RunsTable == "" {
 		cfg.RunsTable = "sync_runs"
 	}
+	if cfg.UploadChunkSize <= 0 {
+		cfg.UploadChunkSize = 8 << 20
+	}
+	_, emulated := emulatorClients.Load(client)
 	return &Warehouse{c: client, cfg: cfg, log: cfg.Logger.With("component", "warehouse"),
-		pollEvery: 200 * time.Millisecond}
+		pollEvery: 200 * time.Millisecond, spool: cfg.Spool || emulated}
 }
 
 // NewClient returns a BigQuery client for project. With emulatorHost
@@ -99,6 +116,9 @@ func NewClient(ctx context.Context, project, emulatorHost string, opts ...option
 	c, err := bigquery.NewClient(ctx, project, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bigquery client: %w", err)
+	}
+	if emulatorHost != "" {
+		emulatorClients.Store(c, struct{}{})
 	}
 	return c, nil
 }
