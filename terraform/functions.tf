@@ -30,6 +30,7 @@ locals {
       trigger_topic = null
       timeout       = 120
       max_instances = 1
+      memory        = "256Mi"
       publishes     = ["login_pending", "session_ready"]
       environment = merge(local.common_environment, {
         WEB_LOGIN_PATH      = var.web_paths.login
@@ -49,6 +50,7 @@ locals {
       trigger_topic = null
       timeout       = 120
       max_instances = 3
+      memory        = "256Mi"
       publishes     = ["session_ready"]
       environment = merge(local.common_environment, {
         WEB_OTP_PATH        = var.web_paths.otp
@@ -70,6 +72,7 @@ locals {
       trigger_topic = "session_ready"
       timeout       = 540 # the maximum for an event-driven function
       max_instances = 1   # one session at a time
+      memory        = "512Mi"
       publishes     = ["session_ready", "load_finished"]
       environment = merge(local.common_environment, {
         WEB_TICKETS_PATH      = var.web_paths.tickets
@@ -98,6 +101,7 @@ locals {
       trigger_topic = "load_finished"
       timeout       = 60
       max_instances = 2
+      memory        = "256Mi"
       publishes     = []
       environment = merge(local.common_environment, {
         WEB_LOGOUT_PATH       = var.web_paths.logout
@@ -135,7 +139,7 @@ resource "google_cloudfunctions2_function" "function" {
     service_account_email          = google_service_account.function[each.key].email
     ingress_settings               = each.value.ingress
     timeout_seconds                = each.value.timeout
-    available_memory               = "256Mi"
+    available_memory               = each.value.memory
     min_instance_count             = 0
     max_instance_count             = each.value.max_instances
     all_traffic_on_latest_revision = true
