@@ -10,7 +10,7 @@ locals {
   # 2nd-gen functions log as their Cloud Run services.
   function_logs = join(" AND ", [
     "resource.type=\"cloud_run_revision\"",
-    "resource.labels.service_name=(${join(" OR ", [for name in values(local.function_names) : "\"${name}\""])})",
+    "(${join(" OR ", [for name in values(local.function_names) : "resource.labels.service_name=\"${name}\""])})",
   ])
 }
 
