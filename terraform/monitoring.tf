@@ -107,6 +107,10 @@ resource "google_monitoring_alert_policy" "session_failed" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  # A just-created log-based metric takes a while to be known to Cloud
+  # Monitoring; a policy on it fails before that.
+  depends_on = [terraform_data.propagation_wait]
 }
 
 # No successful session for 26 hours: the daily full pull plus two hours of
@@ -154,4 +158,8 @@ resource "google_monitoring_alert_policy" "no_success" {
   }
 
   notification_channels = var.alert_notification_channels
+
+  # A just-created log-based metric takes a while to be known to Cloud
+  # Monitoring; a policy on it fails before that.
+  depends_on = [terraform_data.propagation_wait]
 }
