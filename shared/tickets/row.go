@@ -67,6 +67,7 @@ type FieldError struct {
 	Reason string // "missing" or why the value is malformed
 }
 
+// Error says which ticket and field, never the ticket's content.
 func (e *FieldError) Error() string {
 	if e.Ticket != 0 {
 		return fmt.Sprintf("ticket %d: %s: %s", e.Ticket, e.Field, e.Reason)

@@ -45,16 +45,21 @@ func (w *Warehouse) EnsureTables(ctx context.Context) error {
 		{w.cfg.RunsTable, &bigquery.TableMetadata{Schema: RunsSchema(),
 			Description: "One row per sync session (CONTRACT section 6)."}},
 	}
+	// Look before creating, so that tables Terraform made need no create
+	// permission.
 	for _, t := range tables {
-		err := ds.Table(t.name).Create(ctx, t.md)
-		switch {
-		case err == nil:
-			w.log.Info("table created", "table", t.name)
-			continue
-		case !isStatus(err, http.StatusConflict):
-			return fmt.Errorf("create table %s: %w", t.name, err)
-		}
 		md, err := ds.Table(t.name).Metadata(ctx)
+		if isStatus(err, http.StatusNotFound) {
+			err = ds.Table(t.name).Create(ctx, t.md)
+			if err == nil {
+				w.log.Info("table created", "table", t.name)
+				continue
+			}
+			if !isStatus(err, http.StatusConflict) {
+				return fmt.Errorf("create table %s: %w", t.name, err)
+			}
+			md, err = ds.Table(t.name).Metadata(ctx)
+		}
 		if err != nil {
 			return fmt.Errorf("read table %s: %w", t.name, err)
 		}
