@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
@@ -34,8 +36,9 @@ import (
 const testProject = "test-project"
 
 // funcsURL is where the Functions Framework serves the four functions, over
-// real loopback HTTP, for the whole test binary.
-var funcsURL string
+// real loopback HTTP, for the whole test binary; bqHost is the BigQuery
+// emulator they share (one dataset per test).
+var funcsURL, bqHost string
 
 func TestMain(m *testing.M) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,7 +60,15 @@ func TestMain(m *testing.M) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	os.Exit(m.Run())
+	emu, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: testProject})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "BigQuery emulator:", err)
+		os.Exit(1)
+	}
+	bqHost = emu.Host
+	code := m.Run()
+	emu.Close()
+	os.Exit(code)
 }
 
 // world is one test's surroundings: the simulated web system, Pub/Sub in
@@ -115,7 +126,8 @@ func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *wor
 		"OTP_WEBHOOK_SECRET":     string(w.secret),
 		"TOKEN_SEAL_KEY":         base64.StdEncoding.EncodeToString(key),
 		"PUBSUB_EMULATOR_HOST":   w.ps.Addr,
-		"BIGQUERY_EMULATOR_HOST": "127.0.0.1:9", // nothing listens: the run log write fails and is logged
+		"BIGQUERY_EMULATOR_HOST": bqHost,
+		"BQ_DATASET":             datasetFor(t),
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -139,6 +151,11 @@ func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *wor
 	os.Stdout = w.logs
 	t.Cleanup(func() { os.Stdout = old })
 	return w
+}
+
+// datasetFor names a BigQuery dataset of the test's own.
+func datasetFor(t *testing.T) string {
+	return "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
 }
 
 // resetFunctions drops the functions' lazily built clients, so the next

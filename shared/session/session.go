@@ -339,6 +339,9 @@ func (c *Completer) drop(ctx context.Context, log *slog.Logger, p *pending, reas
 	if c.Runs == nil {
 		return
 	}
+	// The answer to the webhook must not wait long on the run log.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if err := c.Runs.RecordFailedLogin(ctx, FailedLogin{SessionID: p.msg.SessionID, Mode: p.msg.Mode,
 		RequestedAt: p.msg.RequestedAt, Reason: reason}); err != nil {
 		log.Error("could not record the failed login in sync_runs", "error", err)
