@@ -170,7 +170,7 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		log.Info("no successful run yet: pulling the full window instead")
 		mode = chain.ModeFull
 	}
-	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1, PassStart: now}
+	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1}
 	if mode == chain.ModeFull {
 		c.WindowFrom = now.AddDate(0, 0, -l.WindowDays)
 	} else {
@@ -218,7 +218,7 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		if err != nil {
 			return res, fmt.Errorf("merge: %w", err)
 		}
-		t.Inserted, t.Updated = mr.Inserted, mr.Updated
+		t.Inserted, t.Updated, t.Tickets = mr.Inserted, mr.Updated, mr.Tickets
 	}
 	res.next.Totals = cur.Totals.Add(t)
 	log.Info("chunk merged", "staged", staged, "inserted", t.Inserted, "updated", t.Updated,
@@ -227,17 +227,28 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 }
 
 // fetch pages from cur into stager, advancing res.next.
+//
+// Each pass notes when the web system served its first page (its own clock,
+// from the Date header, so our clock's skew does not matter); the sweep after
+// it reads what changed since then, less sweepMargin for the header's whole
+// seconds. Sweeps shrink, as each covers only the time its predecessor took,
+// and the pull ends with one that fits on a page.
 func (l *Loader) fetch(ctx context.Context, log *slog.Logger, sessionID, token string, start time.Time, stager *warehouse.Stager, res *chunkResult, t *chain.Totals) error {
 	deadline := start.Add(l.ChunkBudget)
 	next := &res.next
 	for {
-		if next.Page == 1 {
-			next.PassStart = l.Now().UTC()
-		}
+		fresh := next.Page == 1
 		q := l.query(next)
 		for page, err := range l.Web.Pages(ctx, token, q, l.Concurrency) {
 			if err != nil {
 				return err
+			}
+			if fresh {
+				next.PassStart = page.ServerTime
+				if next.PassStart.IsZero() {
+					next.PassStart = l.Now().UTC()
+				}
+				fresh = false
 			}
 			t.Pages++
 			t.Rejected += int64(page.Rejected)
@@ -268,13 +279,17 @@ func (l *Loader) fetch(ctx context.Context, log *slog.Logger, sessionID, token s
 			return nil
 		}
 		next.Phase = chain.PhaseSweep
-		next.SweepFrom = next.PassStart.Add(-time.Minute)
+		next.SweepFrom = next.PassStart.Add(-sweepMargin)
 		next.Page = 1
 		if l.Now().After(deadline) {
 			return nil
 		}
 	}
 }
+
+// sweepMargin covers the whole seconds of the Date header a pass's start is
+// read from.
+const sweepMargin = 2 * time.Second
 
 // query is the ticket-list query of the pass cur is in.
 func (l *Loader) query(cur *chain.Cursor) websystem.Query {

@@ -211,7 +211,7 @@ type pending struct {
 // It returns the session id on success; errors carry a Kind.
 func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	logging.Redact(c.Log, code.Code)
-	log := c.Log.With("message_id", code.MessageID, "source", code.Source)
+	log := c.Log.With("message_id", code.MessageID, "otp_source", code.Source)
 	newest, err := c.newestPending(ctx, log)
 	if err != nil {
 		return "", err

@@ -234,6 +234,7 @@ type Page struct {
 	Rejected   int              // elements that were not ticket objects with a ticket_number
 	TotalItems int              // X-Total-Items at this request; -1 when missing
 	Raw        int              // elements in the array: a page with Raw < limit is the last
+	ServerTime time.Time        // the answer's Date header (the web system's clock, whole seconds); zero when missing
 }
 
 // ListTickets fetches one page. A 401 (the session is over) gives an error
@@ -251,6 +252,9 @@ func (c *Client) ListTickets(ctx context.Context, token string, q Query) (*Page,
 		p.TotalItems = -1
 		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("X-Total-Items"))); err == nil && n >= 0 {
 			p.TotalItems = n
+		}
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			p.ServerTime = d
 		}
 		page = p
 		return nil

@@ -163,6 +163,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		if i == o.sessions && o.audit {
 			leaks, err := env.audit()
+			if leaks == nil {
+				leaks = []string{}
+			}
 			if err != nil {
 				fmt.Fprintln(stderr, "audit:", err)
 				code = 1
