@@ -51,3 +51,13 @@ resource "google_bigquery_dataset_iam_member" "extract_load" {
   role       = "roles/bigquery.dataEditor"
   member     = local.function_members["extract_load"]
 }
+
+# CompleteLogin records a login whose code never came as a failed run: a
+# MERGE into sync_runs only, so it edits that table and no other.
+resource "google_bigquery_table_iam_member" "complete_login_runs" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.warehouse.dataset_id
+  table_id   = google_bigquery_table.sync_runs.table_id
+  role       = "roles/bigquery.dataEditor"
+  member     = local.function_members["complete_login"]
+}

@@ -65,11 +65,14 @@ resource "google_storage_bucket_iam_member" "build_source" {
   member = local.build_member
 }
 
-# ExtractLoad runs its load and MERGE as query jobs; jobs are project-wide.
-resource "google_project_iam_member" "extract_load_job_user" {
+# ExtractLoad runs its load and MERGE as query jobs, and CompleteLogin its
+# MERGE of a failed login into sync_runs; jobs are project-wide.
+resource "google_project_iam_member" "bigquery_job_user" {
+  for_each = toset(["extract_load", "complete_login"])
+
   project = var.project_id
   role    = "roles/bigquery.jobUser"
-  member  = local.function_members["extract_load"]
+  member  = local.function_members[each.key]
 }
 
 # Invocation rights of a 2nd-gen function are roles/run.invoker on its Cloud

@@ -303,12 +303,22 @@ run "invokers" {
 
   assert {
     condition = (
-      google_project_iam_member.extract_load_job_user.role == "roles/bigquery.jobUser" &&
-      google_project_iam_member.extract_load_job_user.member == "serviceAccount:${google_service_account.function["extract_load"].email}" &&
+      google_project_iam_member.bigquery_job_user["extract_load"].role == "roles/bigquery.jobUser" &&
+      google_project_iam_member.bigquery_job_user["extract_load"].member == "serviceAccount:${google_service_account.function["extract_load"].email}" &&
       google_bigquery_dataset_iam_member.extract_load.role == "roles/bigquery.dataEditor" &&
       google_bigquery_dataset_iam_member.extract_load.member == "serviceAccount:${google_service_account.function["extract_load"].email}"
     )
     error_message = "ExtractLoad must be a job user on the project and a data editor on the dataset."
+  }
+
+  assert {
+    condition = (
+      google_project_iam_member.bigquery_job_user["complete_login"].member == "serviceAccount:${google_service_account.function["complete_login"].email}" &&
+      google_bigquery_table_iam_member.complete_login_runs.table_id == google_bigquery_table.sync_runs.table_id &&
+      google_bigquery_table_iam_member.complete_login_runs.role == "roles/bigquery.dataEditor" &&
+      length(google_project_iam_member.bigquery_job_user) == 2
+    )
+    error_message = "CompleteLogin may write sync_runs (failed logins) and nothing else in BigQuery."
   }
 
   assert {

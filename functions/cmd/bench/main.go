@@ -123,8 +123,8 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("changed %d tickets; waiting past the sweep's 1-minute clock-skew margin\n", changed)
-		time.Sleep(61 * time.Second)
+		fmt.Printf("changed %d tickets\n", changed)
+		time.Sleep(3 * time.Second) // past the sweep's margin for the Date header's whole seconds
 		if err := measure(ctx, "incremental", loader, ps, sealer, meter, token, chain.ModeIncremental, *rate); err != nil {
 			return err
 		}
