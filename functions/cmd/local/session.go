@@ -29,6 +29,7 @@ type summary struct {
 	Updated     int64            `json:"updated"`
 	RowsInTable int64            `json:"rows_in_table"`
 	Logout      bool             `json:"logout"`
+	Logouts     *int             `json:"logouts_accepted,omitempty"` // simulated system: logouts it accepted for this session
 	DurationsMS map[string]int64 `json:"durations_ms"`
 	Verify      *verification    `json:"verify,omitempty"`
 	Leaks       *[]string        `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
@@ -41,6 +42,10 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	defer cancel()
 	t0 := time.Now()
 	req0, pages0 := e.meter.Requests.Load(), e.meter.Pages.Load()
+	logouts0 := 0
+	if e.sim != nil {
+		logouts0 = e.sim.Stats().Logouts
+	}
 	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
@@ -97,6 +102,12 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	}
 	if n, err := e.wh.CountRows(ctx); err == nil {
 		sum.RowsInTable = n
+	}
+	if e.sim != nil {
+		// Logout acks before a duplicate delivery is done: let it land.
+		time.Sleep(100 * time.Millisecond)
+		n := e.sim.Stats().Logouts - logouts0
+		sum.Logouts = &n
 	}
 	sum.Pages = e.meter.Pages.Load() - pages0
 	sum.Requests = e.meter.Requests.Load() - req0

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+)
+
+// These tests run the local runner as a user does, as its own process, each
+// scenario with a dataset of its own in one shared BigQuery emulator.
+var (
+	localBin string
+	bqHost   string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "local-test")
+	if err != nil {
+		panic(err)
+	}
+	localBin = filepath.Join(dir, "local")
+	if out, err := exec.Command("go", "build", "-o", localBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build the local runner: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	emu, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: project})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "BigQuery emulator:", err)
+		os.Exit(1)
+	}
+	bqHost = emu.Host
+	code := m.Run()
+	emu.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	exit      int
+	summaries []summary
+	stderr    string
+}
+
+func runLocal(t *testing.T, args ...string) result {
+	t.Helper()
+	dataset := "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
+	args = append([]string{"--json", "--addr", "127.0.0.1:0", "--dataset", dataset}, args...)
+	cmd := exec.Command(localBin, args...)
+	cmd.Env = append(os.Environ(), "BIGQUERY_EMULATOR_HOST="+bqHost)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var s summary
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("a stdout line is not a JSON summary: %q (%v)\nstderr:\n%s", line, err, r.stderr)
+		}
+		r.summaries = append(r.summaries, s)
+	}
+	return r
+}
+
+func (r result) last() summary { return r.summaries[len(r.summaries)-1] }
+
+func TestWholeChain(t *testing.T) {
+	r := runLocal(t, "--tickets", "3000", "--audit")
+
+	s := r.last()
+	if r.exit != 0 || s.Outcome != "ok" || s.Tickets != 3000 || !s.Logout || s.RowsInTable != 3000 || s.Inserted != 3000 {
+		t.Fatalf("got exit %d, %+v; want ok, 3000 tickets inserted and in the table, logged out\n%s", r.exit, s, r.stderr)
+	}
+	if s.Auth != "otp" || s.Mode != "full" || s.Logouts == nil || *s.Logouts != 1 {
+		t.Errorf("got auth %q mode %q logouts %v; want otp, full (first run), exactly one logout", s.Auth, s.Mode, s.Logouts)
+	}
+	// login, code, 15 full pages, the short 16th, a one-page sweep, logout
+	if s.Pages < 16 || s.Requests < s.Pages+3 {
+		t.Errorf("got %d pages, %d requests; want at least 16 pages and pages+3 requests", s.Pages, s.Requests)
+	}
+	if s.Leaks == nil || len(*s.Leaks) != 0 {
+		t.Errorf("secrets in clear: %v", s.Leaks)
+	}
+}
+
+func TestAPITokenMode(t *testing.T) {
+	r := runLocal(t, "--tickets", "400", "--api-token", "--audit")
+
+	s := r.last()
+	if r.exit != 0 || s.Outcome != "ok" || s.Auth != "api-token" || !s.Logout || s.Tickets != 400 {
+		t.Fatalf("got exit %d, %+v; want ok in api-token mode with 400 tickets\n%s", r.exit, s, r.stderr)
+	}
+	if s.Logouts == nil || *s.Logouts != 0 || s.Requests != s.Pages {
+		t.Errorf("got %v logouts and %d requests for %d pages; want no login or logout requests at all", s.Logouts, s.Requests, s.Pages)
+	}
+	if s.Leaks == nil || len(*s.Leaks) != 0 {
+		t.Errorf("secrets in clear: %v", s.Leaks)
+	}
+}
+
+// Every message delivered twice: each consumer is idempotent.
+func TestRedelivery(t *testing.T) {
+	r := runLocal(t, "--tickets", "1000", "--redeliver", "--sessions", "2", "--verify", "--audit")
+
+	if r.exit != 0 || len(r.summaries) != 2 {
+		t.Fatalf("got exit %d, %d summaries; want 0 and 2\n%s", r.exit, len(r.summaries), r.stderr)
+	}
+	for i, s := range r.summaries {
+		if s.Outcome != "ok" || s.Logouts == nil || *s.Logouts != 1 || s.RowsInTable != 1000 {
+			t.Errorf("session %d: %+v; want ok, one logout, 1000 rows", i+1, s)
+		}
+	}
+	if v := r.last().Verify; v == nil || v.Missing+v.Duplicated+v.Stale != 0 {
+		t.Errorf("table against the web system: %+v; want 0 missing, duplicated, stale", v)
+	}
+}
+
+// Faults, churn and a token that dies mid-pull, then a clean run: the table
+// ends up equal to the web system's tickets.
+func TestFaultsThenCleanRun(t *testing.T) {
+	r := runLocal(t, "--tickets", "1500", "--sessions", "2", "--fault-rate", "0.1", "--churn", "0.02",
+		"--token-ttl-requests", "5", "--verify", "--audit")
+
+	if len(r.summaries) != 2 {
+		t.Fatalf("got %d summaries, want 2\n%s", len(r.summaries), r.stderr)
+	}
+	first, last := r.summaries[0], r.summaries[1]
+	if first.Outcome != "failed" || !strings.Contains(first.Error, "401") || !first.Logout {
+		t.Errorf("faulty session: %+v; want failed on the expired token (401), logged out", first)
+	}
+	if first.RowsInTable != first.Tickets {
+		t.Errorf("faulty session loaded %d of the %d tickets it fetched; want all of them (never half a merge)", first.RowsInTable, first.Tickets)
+	}
+	if last.Outcome != "ok" || last.Verify == nil || last.Verify.Missing+last.Verify.Duplicated+last.Verify.Stale != 0 {
+		t.Errorf("clean session: %+v verify %+v; want ok and the table equal to the truth", last, last.Verify)
+	}
+	for i, s := range r.summaries {
+		if s.Logouts == nil || *s.Logouts != 1 {
+			t.Errorf("session %d: %v logouts, want exactly 1", i+1, s.Logouts)
+		}
+	}
+	if last.Leaks == nil || len(*last.Leaks) != 0 {
+		t.Errorf("secrets in clear: %v", last.Leaks)
+	}
+	if r.exit != 1 {
+		t.Errorf("got exit %d, want 1: a session failed", r.exit)
+	}
+}
+
+// A pull longer than one invocation continues through session.continue.
+func TestContinuation(t *testing.T) {
+	r := runLocal(t, "--tickets", "1200", "--chunk-seconds", "1", "--latency", "150ms", "--verify")
+
+	s := r.last()
+	if r.exit != 0 || s.Outcome != "ok" || s.Tickets < 1200 || s.Verify == nil || s.Verify.Missing+s.Verify.Duplicated+s.Verify.Stale != 0 {
+		t.Fatalf("got exit %d, %+v verify %+v; want ok with the table equal to the truth\n%s", r.exit, s, s.Verify, r.stderr)
+	}
+}
