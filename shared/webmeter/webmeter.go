@@ -30,7 +30,7 @@ type Meter struct {
 
 	mu        sync.Mutex
 	tokens    []string // session tokens the web system handed out, for the secrets audit
-	total     int      // pages of the current pass, from X-Total-Items
+	total     int      // pages of the main pass, from X-Total-Items
 	firstPage time.Time
 	lastPage  time.Time
 }
@@ -73,7 +73,8 @@ func (m *Meter) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.lastPage = now
 		if n, err := strconv.Atoi(resp.Header.Get("X-Total-Items")); err == nil {
 			limit, _ := strconv.Atoi(req.URL.Query().Get("limit"))
-			if limit > 0 && req.URL.Query().Get("offset") == "1" {
+			// The main pass is the longest; a sweep's first page says less.
+			if limit > 0 && req.URL.Query().Get("offset") == "1" && (n+limit-1)/limit > m.total {
 				m.total = (n + limit - 1) / limit
 			}
 		}
@@ -117,7 +118,7 @@ func (m *Meter) Progress(w io.Writer, tty bool, rate int, limit int, stop <-chan
 		total := m.total
 		m.mu.Unlock()
 		el := time.Since(start).Seconds()
-		line := fmt.Sprintf("paging: %d pages (current pass: %d) · ~%.0f tickets/s · %d requests",
+		line := fmt.Sprintf("paging: %d pages read (main pass: %d) · ~%.0f tickets/s · %d requests",
 			pages, total, float64(pages)*float64(limit)/el, m.Requests.Load())
 		if rate > 0 {
 			if s := m.PagingSeconds(); s > 0 {
