@@ -194,6 +194,15 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	res := chunkResult{next: *cur}
 	step := fmt.Sprintf("c%d", m.Chunk)
 	stager, err := l.Store.Stage(ctx, m.SessionID, step)
+	for retry := 1; err == nil && stager.Reused(); retry++ {
+		// An earlier delivery of this chunk loaded (and may have merged) what
+		// it read, but how far it read was lost with its continuation. This
+		// delivery reads again from the cursor, maybe further, and its cursor
+		// moves past all it reads, so its rows need a load of their own: an
+		// attached load would drop them. Merging a ticket twice changes nothing.
+		step = fmt.Sprintf("c%d_r%d", m.Chunk, retry)
+		stager, err = l.Store.Stage(ctx, m.SessionID, step)
+	}
 	if err != nil {
 		return res, fmt.Errorf("stage: %w", err)
 	}

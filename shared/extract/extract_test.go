@@ -1,0 +1,766 @@
+package extract_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/bigquery"
+	"cloud.google.com/go/pubsub/v2/pstest"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
+)
+
+const (
+	project      = "test-project"
+	testEmail    = "analista@example.com.br"
+	testPassword = "senha-de-teste-123"
+	testAPIToken = "api-token-de-teste-456"
+)
+
+// emu is the one BigQuery emulator process of this test binary; each test
+// gets a dataset of its own in it.
+var emu *bqemulator.Emulator
+
+func TestMain(m *testing.M) {
+	e, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: project})
+	if err != nil {
+		// Fail, never skip: these tests are the proof that a load lands.
+		fmt.Fprintf(os.Stderr, "BigQuery emulator: %v\n", err)
+		os.Exit(1)
+	}
+	emu = e
+	code := m.Run()
+	e.Close()
+	os.Exit(code)
+}
+
+// world is one test's surroundings, all real: the simulated web system over
+// HTTP reached through the real client, Pub/Sub in memory (pstest), a fresh
+// dataset in the BigQuery emulator, and a capture of the loader's logs.
+type world struct {
+	sim    *websim.Server
+	web    *websystem.Client
+	ps     *pstest.Server
+	wh     *warehouse.Warehouse
+	bq     *bigquery.Client
+	cfg    warehouse.Config
+	sealer *seal.Sealer
+	logs   *syncBuffer
+	loader *extract.Loader
+
+	// served is the web system's state as the newest ticket-list request
+	// found it, before that request's churn: after a pull, the state as of
+	// the pull's end.
+	mu        sync.Mutex
+	served    []tickets.Ticket
+	onTickets func() // called before each ticket-list request is served
+
+	bus *bus.Bus
+}
+
+var seq atomic.Int64
+
+// mustWorld builds a world; tune adjusts the loader before use.
+func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader)) *world {
+	t.Helper()
+	ctx := context.Background()
+	simOpts.Email, simOpts.Password, simOpts.APIToken = testEmail, testPassword, testAPIToken
+	if simOpts.Days == 0 {
+		simOpts.Days = 30 // well inside the loader's 180-day window
+	}
+	w := &world{sim: websim.New(simOpts), ps: pstest.NewServer(), logs: &syncBuffer{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/tickets") {
+			snap := w.sim.Truth()
+			w.mu.Lock()
+			w.served = snap
+			hook := w.onTickets
+			w.mu.Unlock()
+			if hook != nil {
+				hook()
+			}
+		}
+		w.sim.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { w.ps.Close() })
+
+	log := logging.New(w.logs, slog.LevelDebug)
+	w.web = websystem.New(srv.URL, websystem.Paths{}, srv.Client(), websystem.Options{
+		MaxRetries: 2, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, Logger: log})
+
+	conn, err := grpc.NewClient(w.ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.New(ctx, project, option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	w.bus = b
+	for _, tp := range []string{"session-ready", "load-finished"} {
+		if err := b.EnsureTopic(ctx, tp); err != nil {
+			t.Fatalf("EnsureTopic(%s): %v", tp, err)
+		}
+	}
+
+	if w.bq, err = warehouse.NewClient(ctx, project, emu.Host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.bq.Close() })
+	w.cfg = warehouse.Config{
+		Dataset:   fmt.Sprintf("t%d_%s", seq.Add(1), strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())),
+		Table:     "tickets",
+		RunsTable: "sync_runs",
+		Location:  "US",
+		Logger:    log,
+	}
+	w.wh = warehouse.New(w.bq, w.cfg)
+	if err := w.wh.EnsureTables(ctx); err != nil {
+		t.Fatalf("EnsureTables: %v", err)
+	}
+
+	if w.sealer, err = seal.New(bytes.Repeat([]byte{7}, seal.KeySize)); err != nil {
+		t.Fatal(err)
+	}
+	saoPaulo, err := time.LoadLocation("America/Sao_Paulo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.loader = &extract.Loader{Web: w.web, Store: w.wh, Bus: b, Sealer: w.sealer,
+		WindowDays: 180, PageLimit: 200, FullRefresh: 24 * time.Hour, Overlap: 15 * time.Minute,
+		MaxEventAge: time.Hour, ChunkBudget: 5 * time.Minute, Concurrency: 4, TimeZone: saoPaulo,
+		TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
+		Now: time.Now, Log: log}
+	if tune != nil {
+		tune(w.loader)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("loader logs:\n%s", w.logs.String())
+		}
+	})
+	return w
+}
+
+// session is a new session-ready message in api-token mode.
+func (w *world) session(t *testing.T, mode chain.Mode) chain.SessionReady {
+	t.Helper()
+	return w.sessionWith(t, mode, chain.AuthAPIToken, "Bearer "+testAPIToken)
+}
+
+func (w *world) sessionWith(t *testing.T, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
+	t.Helper()
+	id := fmt.Sprintf("s%d-%d", seq.Add(1), time.Now().UnixNano())
+	sealed, err := w.sealer.Seal(token, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chain.SessionReady{SessionID: id, TokenSealed: sealed, Auth: auth, Mode: mode, RequestedAt: time.Now()}
+}
+
+// published returns the messages of a session with the given event, oldest first.
+func (w *world) published(sessionID, event string) []chain.Message {
+	var out []chain.Message
+	for _, m := range w.ps.Messages() {
+		if m.Attributes[chain.AttrSessionID] == sessionID && m.Attributes[chain.AttrEvent] == event {
+			out = append(out, chain.Message{Data: m.Data, Attributes: m.Attributes})
+		}
+	}
+	return out
+}
+
+// finished decodes the session's load-finished messages.
+func (w *world) finished(t *testing.T, sessionID string) []chain.LoadFinished {
+	t.Helper()
+	var out []chain.LoadFinished
+	for _, m := range w.published(sessionID, chain.EventLoadFinished) {
+		f, err := chain.DecodeLoadFinished(m)
+		if err != nil {
+			t.Fatalf("DecodeLoadFinished: %v", err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// drive runs a session to its end as Eventarc would: Handle, then Handle each
+// session.continue it publishes, until load-finished appears. It returns the
+// load-finished message and the number of chunks; after each chunk it calls
+// each (may be nil) with the chunk's number.
+func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
+	t.Helper()
+	ctx := context.Background()
+	seenCont := 0
+	for chunks := 1; chunks <= 100; chunks++ {
+		if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+			t.Fatalf("Handle chunk %d: got error %v, want nil", chunks, err)
+		}
+		if each != nil {
+			each(chunks)
+		}
+		if fin := w.finished(t, m.SessionID); len(fin) > 0 {
+			if len(fin) > 1 {
+				t.Errorf("load-finished messages: got %d, want 1", len(fin))
+			}
+			return fin[0], chunks
+		}
+		conts := w.published(m.SessionID, chain.EventSessionContinue)
+		if len(conts) != seenCont+1 {
+			t.Fatalf("after chunk %d: got %d new session.continue and no load-finished, want 1", chunks, len(conts)-seenCont)
+		}
+		seenCont = len(conts)
+		next, err := chain.DecodeSessionReady(conts[len(conts)-1])
+		if err != nil {
+			t.Fatalf("DecodeSessionReady: %v", err)
+		}
+		if next.Chunk != chunks {
+			t.Errorf("continuation chunk: got %d, want %d", next.Chunk, chunks)
+		}
+		m = next
+	}
+	t.Fatalf("no load-finished after 100 chunks")
+	return chain.LoadFinished{}, 0
+}
+
+// run reads the session's sync_runs row.
+func (w *world) run(t *testing.T, sessionID string) *warehouse.Run {
+	t.Helper()
+	r, err := w.wh.Run(context.Background(), sessionID)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if r == nil {
+		t.Fatalf("sync_runs has no row for %s", sessionID)
+	}
+	return r
+}
+
+func (w *world) countRows(t *testing.T) int64 {
+	t.Helper()
+	n, err := w.wh.CountRows(context.Background())
+	if err != nil {
+		t.Fatalf("CountRows: %v", err)
+	}
+	return n
+}
+
+// table reads numero_ticket → atualizado_em_utc; a key seen twice fails.
+func (w *world) table(t *testing.T) map[int64]time.Time {
+	t.Helper()
+	sql := fmt.Sprintf("SELECT numero_ticket, atualizado_em_utc FROM `%s.%s.%s`", project, w.cfg.Dataset, w.cfg.Table)
+	it, err := w.bq.Query(sql).Read(context.Background())
+	if err != nil {
+		t.Fatalf("read tickets: %v", err)
+	}
+	out := map[int64]time.Time{}
+	dup := 0
+	for {
+		var row []bigquery.Value
+		err := it.Next(&row)
+		if err == iterator.Done {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read tickets: %v", err)
+		}
+		n, _ := row[0].(int64)
+		u, _ := row[1].(time.Time)
+		if _, ok := out[n]; ok {
+			dup++
+		}
+		out[n] = u
+	}
+	if dup > 0 {
+		t.Errorf("duplicated tickets in the table: got %d, want 0", dup)
+	}
+	return out
+}
+
+// byNumber indexes tickets by number → updated_at.
+func byNumber(t *testing.T, ts []tickets.Ticket) map[int64]time.Time {
+	t.Helper()
+	out := make(map[int64]time.Time, len(ts))
+	for _, tk := range ts {
+		u, err := time.Parse(time.RFC3339Nano, *tk.UpdatedAt)
+		if err != nil {
+			t.Fatalf("truth updated_at %q: %v", *tk.UpdatedAt, err)
+		}
+		out[*tk.Number] = u
+	}
+	return out
+}
+
+// compare counts, for the tickets of must, those missing from the table, and
+// for every table row whose ticket is in state, those older or newer than it.
+func compare(table, must, state map[int64]time.Time) (missing, stale int) {
+	for n := range must {
+		if _, ok := table[n]; !ok {
+			missing++
+		}
+	}
+	for n, got := range table {
+		if want, ok := state[n]; ok && !got.Equal(want) {
+			stale++
+		}
+	}
+	return missing, stale
+}
+
+// wantTableIs checks that the table holds exactly the tickets of truth, each
+// in its state there.
+func (w *world) wantTableIs(t *testing.T, truth []tickets.Ticket) {
+	t.Helper()
+	want := byNumber(t, truth)
+	got := w.table(t)
+	if rows := w.countRows(t); rows != int64(len(want)) {
+		t.Errorf("CountRows: got %d, want %d", rows, len(want))
+	}
+	missing, stale := compare(got, want, want)
+	extra := 0
+	for n := range got {
+		if _, ok := want[n]; !ok {
+			extra++
+		}
+	}
+	if missing != 0 || stale != 0 || extra != 0 {
+		t.Errorf("table against the web system: got %d missing, %d stale, %d unknown; want 0, 0, 0", missing, stale, extra)
+	}
+}
+
+// wantNoSecrets checks that nothing the test captured holds the token.
+func (w *world) wantNoSecrets(t *testing.T, secrets ...string) {
+	t.Helper()
+	logs := w.logs.String()
+	if !strings.Contains(logs, "sync.") {
+		t.Errorf("captured logs hold no sync.* event; is the capture working? got %q", logs)
+	}
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain the session token %q", s)
+		}
+	}
+}
+
+// ticketRequests is the number of ticket-list requests the web system answered.
+func (w *world) ticketRequests() int { return w.sim.Stats().Requests["tickets"] }
+
+func TestFullPull(t *testing.T) {
+	const n = 600
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 1}, nil)
+	m := w.session(t, chain.ModeFull)
+
+	fin, chunks := w.drive(t, m, nil)
+
+	if chunks != 1 {
+		t.Errorf("chunks: got %d, want 1", chunks)
+	}
+	w.wantTableIs(t, w.sim.Truth())
+	r := w.run(t, m.SessionID)
+	reqs := int64(w.ticketRequests())
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"load-finished outcome", fin.Outcome, chain.OutcomeOK},
+		{"load-finished error", fin.Error, ""},
+		{"load-finished tickets", fin.Tickets, int64(n)},
+		{"load-finished inserted", fin.Inserted, int64(n)},
+		{"load-finished updated", fin.Updated, int64(0)},
+		{"load-finished auth", fin.Auth, chain.AuthAPIToken},
+		{"load-finished token_sealed", fin.TokenSealed, m.TokenSealed},
+		{"run outcome", r.Outcome, warehouse.OutcomeOK},
+		{"run mode", r.Mode, string(chain.ModeFull)},
+		{"run auth", r.Auth, string(chain.AuthAPIToken)},
+		{"run tickets", r.Tickets, int64(n)},
+		{"run inserted", r.Inserted, int64(n)},
+		{"run requests (as the web system counted them)", r.Requests, reqs},
+		{"run error", r.Error, ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	// 3 full pages, the empty one after them, and one sweep.
+	if r.Pages < n/200+1 || r.Pages > r.Requests {
+		t.Errorf("run pages: got %d, want %d..%d (requests)", r.Pages, n/200+1, r.Requests)
+	}
+	if r.FinishedAt.IsZero() || r.FinishedAt.Before(r.StartedAt) {
+		t.Errorf("run finished_at: got %v, want after started_at %v", r.FinishedAt, r.StartedAt)
+	}
+	if want := time.Duration(180*24) * time.Hour; r.WindowTo.Sub(r.WindowFrom) != want {
+		t.Errorf("run window: got %v..%v, want %v long", r.WindowFrom, r.WindowTo, want)
+	}
+
+	t.Run("SameEventTwice", func(t *testing.T) {
+		before, reqsBefore := *r, w.ticketRequests()
+
+		if err := w.loader.Handle(context.Background(), m, time.Now()); err != nil {
+			t.Fatalf("Handle again: got %v, want nil", err)
+		}
+
+		if got := len(w.finished(t, m.SessionID)); got != 1 {
+			t.Errorf("load-finished messages: got %d, want 1", got)
+		}
+		if got := w.ticketRequests(); got != reqsBefore {
+			t.Errorf("ticket requests: got %d, want %d (none more)", got, reqsBefore)
+		}
+		if got := w.countRows(t); got != n {
+			t.Errorf("CountRows: got %d, want %d", got, n)
+		}
+		if after := w.run(t, m.SessionID); *after != before {
+			t.Errorf("sync_runs row: got %+v, want unchanged %+v", *after, before)
+		}
+	})
+	w.wantNoSecrets(t, testAPIToken)
+}
+
+func TestContinuations(t *testing.T) {
+	const n, limit = 500, 100
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 2, Latency: 2 * time.Millisecond}, func(l *extract.Loader) {
+		l.PageLimit = limit
+		l.ChunkBudget = time.Nanosecond // each chunk reads one page
+	})
+	m := w.session(t, chain.ModeFull)
+
+	var rows []int64
+	fin, chunks := w.drive(t, m, func(chunk int) {
+		rows = append(rows, w.countRows(t))
+		if chunk == 1 {
+			if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
+				t.Errorf("run outcome after chunk 1: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
+			}
+		}
+	})
+
+	// Pages 1..5 one chunk each, the empty page 6, then a one-page sweep.
+	if chunks < n/limit+1 {
+		t.Errorf("chunks: got %d, want at least %d", chunks, n/limit+1)
+	}
+	for i := 0; i < n/limit && i < len(rows); i++ {
+		if want := int64((i + 1) * limit); rows[i] != want {
+			t.Errorf("rows after chunk %d: got %d, want %d (each chunk merged)", i+1, rows[i], want)
+		}
+	}
+	if fin.Outcome != chain.OutcomeOK || fin.Tickets != n || fin.Inserted != n {
+		t.Errorf("load-finished: got outcome %q tickets %d inserted %d, want ok %d %d", fin.Outcome, fin.Tickets, fin.Inserted, n, n)
+	}
+	r := w.run(t, m.SessionID)
+	if r.Outcome != warehouse.OutcomeOK || r.Tickets != n || r.Requests != int64(w.ticketRequests()) {
+		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, n, w.ticketRequests())
+	}
+	w.wantTableIs(t, w.sim.Truth())
+	w.wantNoSecrets(t, testAPIToken)
+}
+
+// TestChurn pulls while the web system creates and updates tickets after
+// every page it serves. Churn is per request, so a sweep's window (at least
+// the 2 s sweepMargin plus the Date header's whole second) holds the churn of
+// every request sent in it: the cases keep that under a page, or the sweeps
+// would never fit on one page and the pull would not end.
+func TestChurn(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		tickets int
+		limit   int
+		budget  time.Duration
+	}{
+		{"OneSweep", 1000, 200, 5 * time.Minute},
+		{"OnePagePerChunk", 500, 100, time.Nanosecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := mustWorld(t, websim.Options{Tickets: c.tickets, Seed: 3}, func(l *extract.Loader) {
+				l.PageLimit, l.ChunkBudget = c.limit, c.budget
+			})
+			before := byNumber(t, w.sim.Truth())
+			w.sim.SetFaults(0, 0.02, 0)
+			m := w.session(t, chain.ModeFull)
+
+			fin, chunks := w.drive(t, m, nil)
+
+			w.sim.SetFaults(0, 0, 0)
+			w.mu.Lock()
+			end := byNumber(t, w.served) // the web system as the pull's last page found it
+			w.mu.Unlock()
+			st := w.sim.Stats()
+			t.Logf("churn during the pull: %d created, %d updated; %d ticket requests, %d chunks",
+				st.TicketsCreated, st.TicketsUpdated, st.Requests["tickets"], chunks)
+			if st.TicketsUpdated == 0 {
+				t.Fatalf("churn: got no updates, want some")
+			}
+			if fin.Outcome != chain.OutcomeOK {
+				t.Fatalf("load-finished outcome: got %q (%s), want ok", fin.Outcome, fin.Error)
+			}
+			table := w.table(t)
+			missing, stale := compare(table, before, end)
+			if missing != 0 || stale != 0 {
+				t.Errorf("after the pull: got %d missing (of %d there at its start), %d stale; want 0, 0", missing, len(before), stale)
+			}
+			if rows := w.countRows(t); rows != int64(len(table)) {
+				t.Errorf("CountRows: got %d, want %d distinct", rows, len(table))
+			}
+			for k := range table {
+				if _, ok := end[k]; !ok {
+					t.Errorf("ticket %d is in the table but not in the web system", k)
+				}
+			}
+			w.wantNoSecrets(t, testAPIToken)
+		})
+	}
+}
+
+func TestTokenExpiresMidPull(t *testing.T) {
+	const n = 1000
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 4, TokenTTLRequests: 3}, func(l *extract.Loader) {
+		l.PageLimit = 100
+	})
+	// A real login: the token is the web system's, sealed raw as CompleteLogin does.
+	ctx := context.Background()
+	tmp, err := w.web.StartLogin(ctx, testEmail, testPassword)
+	if err != nil {
+		t.Fatalf("StartLogin: %v", err)
+	}
+	code, _, _ := w.sim.LastCode()
+	token, err := w.web.FinishLogin(ctx, tmp, code)
+	if err != nil {
+		t.Fatalf("FinishLogin: %v", err)
+	}
+	m := w.sessionWith(t, chain.ModeFull, chain.AuthOTP, token)
+
+	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+		t.Fatalf("Handle: got %v, want nil (a 401 is permanent)", err)
+	}
+
+	fins := w.finished(t, m.SessionID)
+	if len(fins) != 1 {
+		t.Fatalf("load-finished messages: got %d, want 1", len(fins))
+	}
+	fin, r, rows := fins[0], w.run(t, m.SessionID), w.countRows(t)
+	if fin.Outcome != chain.OutcomeFailed || fin.Error == "" {
+		t.Errorf("load-finished: got outcome %q error %q, want failed with a reason", fin.Outcome, fin.Error)
+	}
+	if r.Outcome != warehouse.OutcomeFailed || r.Error == "" {
+		t.Errorf("run: got outcome %q error %q, want failed with a reason", r.Outcome, r.Error)
+	}
+	if rows == 0 || rows >= n || rows%100 != 0 {
+		t.Errorf("rows: got %d, want whole pages fetched before the 401 (1..%d)", rows, n/100-1)
+	}
+	if fin.Tickets != rows || r.Tickets != rows {
+		t.Errorf("tickets reported: got load-finished %d, run %d; want %d (rows in the table)", fin.Tickets, r.Tickets, rows)
+	}
+	if len(w.published(m.SessionID, chain.EventSessionContinue)) != 0 {
+		t.Errorf("session.continue published after a 401, want none")
+	}
+	for _, s := range []string{fin.Error, r.Error} {
+		if strings.Contains(s, token) {
+			t.Errorf("error text %q contains the token", s)
+		}
+	}
+	w.wantNoSecrets(t, token)
+}
+
+func TestTransientFailure(t *testing.T) {
+	const n = 300
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 5}, nil)
+	m := w.session(t, chain.ModeFull)
+	ctx := context.Background()
+
+	w.sim.SetFaults(1, 0, 0)
+	err := w.loader.Handle(ctx, m, time.Now())
+
+	if err == nil {
+		t.Fatalf("Handle with every request failing: got nil, want an error (retry)")
+	}
+	if got := len(w.finished(t, m.SessionID)); got != 0 {
+		t.Errorf("load-finished after a transient failure: got %d, want 0", got)
+	}
+	if got := w.countRows(t); got != 0 {
+		t.Errorf("rows after a transient failure: got %d, want 0", got)
+	}
+	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
+		t.Errorf("run outcome: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
+	}
+
+	w.sim.SetFaults(0, 0, 0)
+	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+		t.Fatalf("Handle on redelivery: got %v, want nil", err)
+	}
+
+	fins := w.finished(t, m.SessionID)
+	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeOK || fins[0].Tickets != n {
+		t.Errorf("load-finished: got %+v, want one ok with %d tickets", fins, n)
+	}
+	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
+		t.Errorf("run outcome: got %q, want ok", r.Outcome)
+	}
+	w.wantTableIs(t, w.sim.Truth())
+	w.wantNoSecrets(t, testAPIToken)
+}
+
+func TestEventTooOld(t *testing.T) {
+	w := mustWorld(t, websim.Options{Tickets: 50, Seed: 6}, func(l *extract.Loader) {
+		l.MaxEventAge = time.Hour
+	})
+	m := w.session(t, chain.ModeFull)
+
+	err := w.loader.Handle(context.Background(), m, time.Now().Add(-2*time.Hour))
+
+	if err != nil {
+		t.Fatalf("Handle: got %v, want nil (given up)", err)
+	}
+	if got := w.ticketRequests(); got != 0 {
+		t.Errorf("ticket requests: got %d, want 0", got)
+	}
+	r := w.run(t, m.SessionID)
+	if r.Outcome != warehouse.OutcomeFailed || !strings.Contains(r.Error, "MAX_EVENT_AGE") {
+		t.Errorf("run: got outcome %q error %q, want failed naming MAX_EVENT_AGE", r.Outcome, r.Error)
+	}
+	fins := w.finished(t, m.SessionID)
+	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeFailed || fins[0].TokenSealed != m.TokenSealed {
+		t.Errorf("load-finished: got %+v, want one failed carrying the sealed token (for Logout)", fins)
+	}
+	if got := w.countRows(t); got != 0 {
+		t.Errorf("rows: got %d, want 0", got)
+	}
+	w.wantNoSecrets(t, testAPIToken)
+}
+
+func TestAutoMode(t *testing.T) {
+	const n = 1000
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 7}, nil)
+
+	first := w.session(t, chain.ModeAuto)
+	if fin, _ := w.drive(t, first, nil); fin.Outcome != chain.OutcomeOK {
+		t.Fatalf("first session: got %q (%s), want ok", fin.Outcome, fin.Error)
+	}
+	if r := w.run(t, first.SessionID); r.Mode != string(chain.ModeFull) {
+		t.Errorf("first auto session's mode: got %q, want full (no full pull yet)", r.Mode)
+	}
+
+	changed := w.sim.Touch(0.01)
+	reqsBefore := w.ticketRequests()
+	second := w.session(t, chain.ModeAuto)
+	fin, _ := w.drive(t, second, nil)
+
+	r := w.run(t, second.SessionID)
+	if r.Mode != string(chain.ModeIncremental) {
+		t.Errorf("second auto session's mode: got %q, want incremental (full pull minutes ago)", r.Mode)
+	}
+	if fin.Outcome != chain.OutcomeOK || fin.Updated != int64(changed) || fin.Inserted != 0 {
+		t.Errorf("load-finished: got outcome %q inserted %d updated %d, want ok 0 %d", fin.Outcome, fin.Inserted, fin.Updated, changed)
+	}
+	reqs := w.ticketRequests() - reqsBefore
+	budget := 2 + changed/200 + 1
+	t.Logf("incremental: %d changed, %d requests, %d pages (budget %d)", changed, reqs, r.Pages, budget)
+	if reqs > budget {
+		t.Errorf("incremental requests: got %d, want ≤ 2 + changed/200 + 1 = %d", reqs, budget)
+	}
+	w.wantTableIs(t, w.sim.Truth())
+	w.wantNoSecrets(t, testAPIToken)
+}
+
+// syncBuffer is a bytes.Buffer safe for the loader's concurrent logging.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRedeliveredChunk replays a chunk whose rows were loaded and merged but
+// whose continuation was never published (Pub/Sub failed), the redelivery
+// reading further than the first delivery did: chunk budgets are wall time,
+// so how many pages a delivery reads varies.
+func TestRedeliveredChunk(t *testing.T) {
+	const n, limit = 1000, 100
+	var skew atomic.Int64
+	w := mustWorld(t, websim.Options{Tickets: n, Seed: 8}, func(l *extract.Loader) {
+		l.PageLimit = limit
+		l.Concurrency = 1
+		l.ChunkBudget = time.Hour
+		l.MaxEventAge = 100 * time.Hour
+		l.TopicSessionReady = "session-ready-late" // created only before the redelivery
+		l.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	})
+	// budgetAfter makes the loader's clock pass the chunk budget once the web
+	// system has answered k more ticket requests.
+	budgetAfter := func(k int) {
+		var seen atomic.Int64
+		skew.Store(0)
+		w.mu.Lock()
+		w.onTickets = func() {
+			if seen.Add(1) == int64(k) {
+				skew.Store(int64(2 * time.Hour))
+			}
+		}
+		w.mu.Unlock()
+	}
+	ctx := context.Background()
+	m := w.session(t, chain.ModeFull)
+
+	budgetAfter(1)
+	if err := w.loader.Handle(ctx, m, time.Now()); err == nil {
+		t.Fatalf("Handle with the continuation topic missing: got nil, want an error (retry)")
+	}
+	if got := w.countRows(t); got != limit {
+		t.Fatalf("rows after the first delivery: got %d, want %d (one page merged)", got, limit)
+	}
+
+	if err := w.bus.EnsureTopic(ctx, "session-ready-late"); err != nil {
+		t.Fatal(err)
+	}
+	budgetAfter(3)
+	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+		t.Fatalf("Handle on redelivery: got %v, want nil", err)
+	}
+	conts := w.published(m.SessionID, chain.EventSessionContinue)
+	if len(conts) != 1 {
+		t.Fatalf("session.continue after the redelivery: got %d, want 1", len(conts))
+	}
+	next, err := chain.DecodeSessionReady(conts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	budgetAfter(0) // no more budget trouble
+	skew.Store(0)
+	fin, _ := w.drive(t, next, nil)
+
+	if fin.Outcome != chain.OutcomeOK {
+		t.Fatalf("load-finished: got %q (%s), want ok", fin.Outcome, fin.Error)
+	}
+	w.wantTableIs(t, w.sim.Truth())
+}
