@@ -157,7 +157,7 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,
 		WindowDays: cfg.WindowDays, PageLimit: cfg.PageLimit, FullRefresh: cfg.FullRefresh,
 		Overlap: 15 * time.Minute, MaxEventAge: cfg.MaxEventAge, ChunkBudget: cfg.ChunkBudget,
-		Concurrency: 4, TimeZone: cfg.TimeZone,
+		Concurrency: 8, TimeZone: cfg.TimeZone,
 		TopicSessionReady: cfg.TopicSessionReady, TopicLoadFinished: cfg.TopicLoadFinished,
 		Now: time.Now, Log: logger}, nil
 }

@@ -89,6 +89,7 @@ type Cursor struct {
 	Page       int       `json:"page"`       // next 1-based page of the current pass
 	SweepFrom  time.Time `json:"sweep_from"` // in PhaseSweep: changes since then
 	PassStart  time.Time `json:"pass_start"` // when the current pass read its first page
+	Sweeps     int       `json:"sweeps"`     // sweeps begun so far
 	Totals     Totals    `json:"totals"`     // of the chunks before this one
 }
 

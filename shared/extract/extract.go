@@ -287,6 +287,15 @@ func (l *Loader) fetch(ctx context.Context, log *slog.Logger, sessionID, token s
 			res.done = true
 			return nil
 		}
+		if next.Sweeps >= maxSweeps {
+			// Changes outpace the sweeps. Stop here: the next incremental run
+			// starts its window before this pull's start and reads them.
+			log.Warn("tickets change faster than the sweeps read them; the next run picks up the rest",
+				"event", "sync.sweeps_capped", "sweeps", next.Sweeps)
+			res.done = true
+			return nil
+		}
+		next.Sweeps++
 		next.Phase = chain.PhaseSweep
 		next.SweepFrom = next.PassStart.Add(-sweepMargin)
 		next.Page = 1
@@ -295,6 +304,10 @@ func (l *Loader) fetch(ctx context.Context, log *slog.Logger, sessionID, token s
 		}
 	}
 }
+
+// maxSweeps bounds the sweeps of one pull, so that a system changing faster
+// than it can be read does not keep a pull going forever.
+const maxSweeps = 8
 
 // sweepMargin covers the whole seconds of the Date header a pass's start is
 // read from.

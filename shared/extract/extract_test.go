@@ -764,3 +764,27 @@ func TestRedeliveredChunk(t *testing.T) {
 	}
 	w.wantTableIs(t, w.sim.Truth())
 }
+
+// Changes faster than the sweeps can read end the pull after a bounded
+// number of sweeps; the next incremental run picks up the rest.
+func TestSweepsAreCapped(t *testing.T) {
+	w := mustWorld(t, websim.Options{Tickets: 1000, Seed: 5}, func(l *extract.Loader) {
+		l.PageLimit = 100
+	})
+	w.sim.SetFaults(0, 0.02, 0)
+
+	fin, _ := w.drive(t, w.session(t, chain.ModeFull), nil)
+
+	if fin.Outcome != chain.OutcomeOK || !strings.Contains(w.logs.String(), "sync.sweeps_capped") {
+		t.Fatalf("got outcome %q, capped logged %v; want ok after capped sweeps", fin.Outcome, strings.Contains(w.logs.String(), "sync.sweeps_capped"))
+	}
+	w.sim.SetFaults(0, 0, 0)
+	time.Sleep(3 * time.Second) // the next window starts before this pull's start anyway
+
+	next, _ := w.drive(t, w.session(t, chain.ModeIncremental), nil)
+
+	if next.Outcome != chain.OutcomeOK {
+		t.Fatalf("incremental run: got %q (%s), want ok", next.Outcome, next.Error)
+	}
+	w.wantTableIs(t, w.sim.Truth())
+}

@@ -55,7 +55,7 @@ func run() error {
 	tickets := flag.Int("tickets", 10000, "tickets in the simulated web system")
 	latency := flag.Duration("latency", 20*time.Millisecond, "simulated latency per request")
 	rate := flag.Int("rate-limit", 0, "requests per minute: the web system's limit and ExtractLoad's budget (0 = none)")
-	concurrency := flag.Int("concurrency", 4, "pages in flight")
+	concurrency := flag.Int("concurrency", 8, "pages in flight")
 	incremental := flag.Float64("incremental-after", 0, "after the full run, change this share of the tickets and measure an incremental run")
 	chunk := flag.Duration("chunk", 360*time.Second, "ExtractLoad's fetch budget per invocation")
 	flag.Parse()
