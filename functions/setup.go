@@ -23,8 +23,9 @@ import (
 
 // The clients below are built on a function's first request, from the
 // variables that function reads, and reused while the instance lives. A
-// configuration error is logged once, naming the variable, and answered at
-// every request; it never stops the other functions from starting.
+// failed build (a configuration error names the variable) is logged and
+// answered, and tried again at the next request, so a passing outage does
+// not stick; it never stops the other functions from starting.
 var (
 	logger = logging.New(stdout{}, slog.LevelInfo)
 
@@ -41,20 +42,25 @@ type stdout struct{}
 func (stdout) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
 type lazy[T any] struct {
-	once  sync.Once
+	mu    sync.Mutex
 	build func(context.Context) (T, error)
 	v     T
-	err   error
+	built bool
 }
 
 func (l *lazy[T]) get(ctx context.Context) (T, error) {
-	l.once.Do(func() {
-		l.v, l.err = l.build(context.WithoutCancel(ctx))
-		if l.err != nil {
-			logger.Error("function cannot start", "error", l.err)
-		}
-	})
-	return l.v, l.err
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.built {
+		return l.v, nil
+	}
+	v, err := l.build(context.WithoutCancel(ctx))
+	if err != nil {
+		logger.ErrorContext(ctx, "function cannot start", "error", err)
+		return v, err
+	}
+	l.v, l.built = v, true
+	return v, nil
 }
 
 func load(fn config.Function) (*config.Config, *seal.Sealer, error) {
@@ -97,7 +103,7 @@ type completeDeps struct {
 	completer *session.Completer
 }
 
-func buildCompleter(ctx context.Context) (*completeDeps, error) {
+func buildCompleter(ctx context.Context) (_ *completeDeps, err error) {
 	cfg, sealer, err := load(config.CompleteLogin)
 	if err != nil {
 		return nil, err
@@ -106,6 +112,7 @@ func buildCompleter(ctx context.Context) (*completeDeps, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(&err, b)
 	wh, err := openWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -130,6 +137,14 @@ func openWarehouse(ctx context.Context, cfg *config.Config) (*warehouse.Warehous
 		Logger: logger, Now: time.Now}), nil
 }
 
+// closeOnError closes c when the build it belongs to failed, so that a
+// build tried again at the next request leaks no connection.
+func closeOnError(err *error, c interface{ Close() error }) {
+	if *err != nil {
+		_ = c.Close()
+	}
+}
+
 // failedLogins records in sync_runs the logins whose code never came.
 type failedLogins struct{ wh *warehouse.Warehouse }
 
@@ -138,7 +153,7 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 		StartedAt: fl.RequestedAt, FinishedAt: time.Now().UTC(), Outcome: "failed", Error: fl.Reason})
 }
 
-func buildLoader(ctx context.Context) (*extract.Loader, error) {
+func buildLoader(ctx context.Context) (_ *extract.Loader, err error) {
 	cfg, sealer, err := load(config.ExtractLoad)
 	if err != nil {
 		return nil, err
@@ -147,6 +162,7 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer closeOnError(&err, b)
 	wh, err := openWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
