@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
 )
@@ -170,4 +172,87 @@ func TestContinuation(t *testing.T) {
 	if r.exit != 0 || s.Outcome != "ok" || s.Tickets < 1200 || s.Verify == nil || s.Verify.Missing+s.Verify.Duplicated+s.Verify.Stale != 0 {
 		t.Fatalf("got exit %d, %+v verify %+v; want ok with the table equal to the truth\n%s", r.exit, s, s.Verify, r.stderr)
 	}
+}
+
+// An outside web system (websim as its own process) and an outside caller
+// of the webhook (this test, as the Apps Script would) drive the chain.
+func TestOutsideWebSystemAndWebhook(t *testing.T) {
+	dir := t.TempDir()
+	websimBin := filepath.Join(dir, "websim")
+	if out, err := exec.Command("go", "build", "-o", websimBin, "../websim").CombinedOutput(); err != nil {
+		t.Fatalf("build websim: %v\n%s", err, out)
+	}
+	webAddr, fnAddr := freeAddr(t), freeAddr(t)
+	mailbox := filepath.Join(dir, "mailbox.jsonl")
+	sim := exec.Command(websimBin, "--addr", webAddr, "--tickets", "300", "--rate-limit", "0",
+		"--email", "robo@example.com.br", "--password", "senha-do-robo-1", "--mailbox", mailbox)
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
+	waitTCP(t, webAddr)
+
+	const secret = "segredo-do-webhook-de-teste"
+	cmd := exec.Command(localBin, "--json", "--addr", fnAddr, "--dataset", "t_outside",
+		"--web-url", "http://"+webAddr, "--otp-via", "webhook")
+	cmd.Env = append(os.Environ(), "BIGQUERY_EMULATOR_HOST="+bqHost, "WEB_EMAIL=robo@example.com.br",
+		"WEB_PASSWORD=senha-do-robo-1", "OTP_WEBHOOK_SECRET="+secret)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Act as the Apps Script: wait for the e-mail, sign the code, post it.
+	var m mail
+	deadline := time.Now().Add(60 * time.Second)
+	for m.Code == "" {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no code e-mailed\n%s", stderr.String())
+		}
+		if b, err := os.ReadFile(mailbox); err == nil && len(b) > 0 {
+			_ = json.Unmarshal(bytes.SplitN(b, []byte("\n"), 2)[0], &m)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	script := &appsScript{url: "http://" + fnAddr + "/CompleteLogin", secret: []byte(secret)}
+	if err := script.post(context.Background(), webhookBody{Code: m.Code, ReceivedAt: m.SentAt.UTC().Format(time.RFC3339),
+		MessageID: m.MessageID, Source: "gmail"}, m.SentAt); err != nil {
+		t.Fatalf("post the code: %v\n%s", err, stderr.String())
+	}
+
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("local: %v\n%s", err, stderr.String())
+	}
+	var s summary
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Outcome != "ok" || s.Tickets != 300 || !s.Logout || s.Auth != "otp" {
+		t.Errorf("got %+v; want ok, 300 tickets, logged out", s)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitTCP(t *testing.T, addr string) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on %s", addr)
 }
