@@ -103,17 +103,12 @@ type completeDeps struct {
 	completer *session.Completer
 }
 
-func buildCompleter(ctx context.Context) (_ *completeDeps, err error) {
+func buildCompleter(ctx context.Context) (*completeDeps, error) {
 	cfg, sealer, err := load(config.CompleteLogin)
 	if err != nil {
 		return nil, err
 	}
-	b, err := bus.New(ctx, cfg.Project)
-	if err != nil {
-		return nil, err
-	}
-	defer closeOnError(&err, b)
-	wh, err := openWarehouse(ctx, cfg)
+	b, wh, err := openBusAndWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -127,22 +122,21 @@ func buildCompleter(ctx context.Context) (_ *completeDeps, err error) {
 	}, nil
 }
 
-func openWarehouse(ctx context.Context, cfg *config.Config) (*warehouse.Warehouse, error) {
+// openBusAndWarehouse connects to Pub/Sub and BigQuery; on failure it
+// leaves nothing open, as the build is tried again at the next request.
+func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *warehouse.Warehouse, error) {
+	b, err := bus.New(ctx, cfg.Project)
+	if err != nil {
+		return nil, nil, err
+	}
 	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
 	if err != nil {
-		return nil, err
+		_ = b.Close()
+		return nil, nil, err
 	}
-	return warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, Table: cfg.Table,
+	return b, warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, Table: cfg.Table,
 		RunsTable: cfg.RunsTable, Location: cfg.Location, StagingTTL: 24 * time.Hour,
 		Logger: logger, Now: time.Now}), nil
-}
-
-// closeOnError closes c when the build it belongs to failed, so that a
-// build tried again at the next request leaks no connection.
-func closeOnError(err *error, c interface{ Close() error }) {
-	if *err != nil {
-		_ = c.Close()
-	}
 }
 
 // failedLogins records in sync_runs the logins whose code never came.
@@ -153,21 +147,17 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 		StartedAt: fl.RequestedAt, FinishedAt: time.Now().UTC(), Outcome: "failed", Error: fl.Reason})
 }
 
-func buildLoader(ctx context.Context) (_ *extract.Loader, err error) {
+func buildLoader(ctx context.Context) (*extract.Loader, error) {
 	cfg, sealer, err := load(config.ExtractLoad)
 	if err != nil {
 		return nil, err
 	}
-	b, err := bus.New(ctx, cfg.Project)
-	if err != nil {
-		return nil, err
-	}
-	defer closeOnError(&err, b)
-	wh, err := openWarehouse(ctx, cfg)
+	b, wh, err := openBusAndWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := wh.EnsureTables(ctx); err != nil {
+		_ = b.Close()
 		return nil, err
 	}
 	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,
