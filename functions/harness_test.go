@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -60,15 +59,7 @@ func TestMain(m *testing.M) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	emu, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: testProject})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "BigQuery emulator:", err)
-		os.Exit(1)
-	}
-	bqHost = emu.Host
-	code := m.Run()
-	emu.Close()
-	os.Exit(code)
+	os.Exit(bqemulator.RunTests(m, testProject, func(e *bqemulator.Emulator) { bqHost = e.Host }))
 }
 
 // world is one test's surroundings: the simulated web system, Pub/Sub in

@@ -266,3 +266,17 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// RunTests is a test binary's TestMain body: it starts one emulator for the
+// whole binary, hands it to use, runs the tests and stops it. It fails the
+// binary, never skips it, when no emulator can be had.
+func RunTests(m *testing.M, project string, use func(*Emulator)) int {
+	e, err := Start(context.Background(), Options{Project: project})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "BigQuery emulator: %v\n", err)
+		return 1
+	}
+	defer e.Close()
+	use(e)
+	return m.Run()
+}

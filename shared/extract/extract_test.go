@@ -45,16 +45,7 @@ const (
 var emu *bqemulator.Emulator
 
 func TestMain(m *testing.M) {
-	e, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: project})
-	if err != nil {
-		// Fail, never skip: these tests are the proof that a load lands.
-		fmt.Fprintf(os.Stderr, "BigQuery emulator: %v\n", err)
-		os.Exit(1)
-	}
-	emu = e
-	code := m.Run()
-	e.Close()
-	os.Exit(code)
+	os.Exit(bqemulator.RunTests(m, project, func(e *bqemulator.Emulator) { emu = e }))
 }
 
 // world is one test's surroundings, all real: the simulated web system over

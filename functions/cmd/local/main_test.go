@@ -33,14 +33,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build the local runner: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	emu, err := bqemulator.Start(context.Background(), bqemulator.Options{Project: project})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "BigQuery emulator:", err)
-		os.Exit(1)
-	}
-	bqHost = emu.Host
-	code := m.Run()
-	emu.Close()
+	code := bqemulator.RunTests(m, project, func(e *bqemulator.Emulator) { bqHost = e.Host })
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
