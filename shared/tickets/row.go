@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,7 @@ type NullBool struct {
 type Row struct {
 	NumeroTicket     int64
 	Titulo           NullString
+	Situacao         string // SituacaoAberto, SituacaoFechado, SituacaoCancelado or SituacaoExcluido
 	Status           NullString
 	StatusID         NullInt64
 	Estagio          NullString
@@ -58,6 +60,14 @@ type Row struct {
 	SincronizadoEm   time.Time // TIMESTAMP
 	Sessao           string
 }
+
+// The situacao values of CONTRACT section 6.
+const (
+	SituacaoAberto    = "aberto"    // is_closed false
+	SituacaoFechado   = "fechado"   // closed, not canceled
+	SituacaoCancelado = "cancelado" // read by the canceled pass, or a status name starting with "Cancel"
+	SituacaoExcluido  = "excluido"  // the system answers 404 for it
+)
 
 // FieldError says which field of a ticket made it unloadable. It never carries
 // the ticket itself, only its number when that is known.
@@ -215,6 +225,7 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 		r.Canal = NullString{ChannelName(*t.CreatedByWayOf), true}
 	}
 	r.Fechado = boolean(t.IsClosed)
+	r.Situacao = situacao(t)
 	r.Reaberturas = i64(t.ReopenCount)
 	if t.SLA != nil {
 		r.ResolvidoNoPrazo = boolean(t.SLA.SolvedInTime)
@@ -240,6 +251,19 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 	r.SincronizadoEm = syncedAt.UTC()
 	r.Sessao = session
 	return r, nil
+}
+
+// situacao is the state a ticket's own fields tell: canceled by its status
+// name, else closed or open by is_closed. The canceled pass and the
+// reconciliation override it with what they learn.
+func situacao(t Ticket) string {
+	if t.Status != nil && t.Status.Name != nil && strings.HasPrefix(*t.Status.Name, "Cancel") {
+		return SituacaoCancelado
+	}
+	if t.IsClosed != nil && *t.IsClosed {
+		return SituacaoFechado
+	}
+	return SituacaoAberto
 }
 
 func requiredTime(n int64, field string, s *string) (time.Time, error) {

@@ -7,6 +7,8 @@
 // ticket is rejected on its own instead of failing its whole page.
 package tickets
 
+import "encoding/json"
+
 // Ref is an {id, name} reference to another object (client, desk, status, ...).
 type Ref struct {
 	ID   *int64  `json:"id"`
@@ -47,4 +49,25 @@ type Ticket struct {
 	Responsible    *Ref    `json:"responsible"`
 	Requestor      *Person `json:"requestor"`
 	SLA            *SLA    `json:"sla_info"`
+
+	// Raw is the ticket object exactly as the web system sent it.
+	Raw json.RawMessage `json:"-"`
+}
+
+// Decode decodes one ticket object of the list (or of the one-ticket
+// endpoint), keeping its bytes in Raw. It fails only for what cannot be a
+// ticket: not a JSON object, or no usable ticket_number.
+func Decode(raw []byte) (Ticket, error) {
+	var t Ticket
+	if len(raw) == 0 || raw[0] != '{' {
+		return t, &FieldError{Field: "ticket", Reason: "not a JSON object"}
+	}
+	if err := json.Unmarshal(raw, &t); err != nil {
+		return Ticket{}, &FieldError{Field: "ticket", Reason: "not a ticket object"}
+	}
+	if t.Number == nil {
+		return Ticket{}, &FieldError{Field: "ticket_number", Reason: "missing"}
+	}
+	t.Raw = append(json.RawMessage(nil), raw...)
+	return t, nil
 }

@@ -19,6 +19,15 @@ var ErrUnauthorized = errors.New("websystem: unauthorized")
 // retries.
 var ErrRateLimited = errors.New("websystem: rate limited")
 
+// ErrNotFound matches (errors.Is) an *Error for a 404: on the one-ticket
+// endpoint, a ticket deleted or merged away.
+var ErrNotFound = errors.New("websystem: not found")
+
+// ErrForbidden matches (errors.Is) an *Error for a 403: the user lacks the
+// Tickets licence or the permission to see the tickets (error codes 40301,
+// 40304).
+var ErrForbidden = errors.New("websystem: forbidden")
+
 // Kind says what went wrong with a request.
 type Kind int
 
@@ -99,6 +108,10 @@ func (e *Error) Is(target error) bool {
 		return e.Kind == KindStatus && e.Status == http.StatusUnauthorized
 	case ErrRateLimited:
 		return e.Kind == KindStatus && e.Status == http.StatusTooManyRequests
+	case ErrNotFound:
+		return e.Kind == KindStatus && e.Status == http.StatusNotFound
+	case ErrForbidden:
+		return e.Kind == KindStatus && e.Status == http.StatusForbidden
 	}
 	return false
 }
@@ -125,6 +138,19 @@ func IsTransient(err error) bool {
 		return e.Status >= 500 || e.Status == http.StatusTooManyRequests
 	}
 	return false
+}
+
+// Permanent reports whether err can never succeed on retry, so that a pull
+// must end: a 4xx answer other than 408 and 429 (401: the session is over;
+// 403: licence or permission; 404, 422: a wrong path or parameter). It is
+// false for nil and for every transient failure.
+func Permanent(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindStatus {
+		return false
+	}
+	return e.Status >= 400 && e.Status < 500 &&
+		e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests
 }
 
 // truncate cuts s to at most n bytes on a rune boundary.

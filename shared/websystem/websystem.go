@@ -196,18 +196,38 @@ func CreatedBetween(from, to time.Time) Filter { return Filter{By: ByCreated, Fr
 // UpdatedBetween selects the tickets updated from from to to.
 func UpdatedBetween(from, to time.Time) Filter { return Filter{By: ByUpdated, From: from, To: to} }
 
+// Status is the list's filter_by: which tickets by their state.
+type Status string
+
+// The filter_by values of CONTRACT section 2. The web system's own default is
+// open; a Query's empty Status sends all.
+const (
+	StatusAll      Status = "all"
+	StatusOpen     Status = "open"
+	StatusClosed   Status = "closed"
+	StatusCanceled Status = "canceled"
+)
+
 // Query asks for one page of the ticket list.
 type Query struct {
-	Page   int // 1-based page number (the contract's offset); 0 means 1
-	Limit  int // page size, 1..200; 0 means 200
-	Filter Filter
+	Page   int    // 1-based page number (the contract's offset); 0 means 1
+	Limit  int    // page size, 1..200; 0 means 200
+	Status Status // filter_by; empty means StatusAll
+	Filter Filter // the window; a zero Filter sends no dates
 }
 
 func (q Query) values() url.Values {
 	v := url.Values{}
 	v.Set("offset", strconv.Itoa(max(1, q.Page)))
 	v.Set("limit", strconv.Itoa(q.limit()))
-	v.Set("filter_by", "all")
+	status := q.Status
+	if status == "" {
+		status = StatusAll
+	}
+	v.Set("filter_by", string(status))
+	if q.Filter.From.IsZero() && q.Filter.To.IsZero() {
+		return v
+	}
 	from, to := q.Filter.From.UTC().Format(TimeLayout), q.Filter.To.UTC().Format(TimeLayout)
 	if q.Filter.By == ByUpdated {
 		v.Set("update_start_datetime", from)
@@ -235,6 +255,23 @@ type Page struct {
 	TotalItems int              // X-Total-Items at this request; -1 when missing
 	Raw        int              // elements in the array: a page with Raw < limit is the last
 	ServerTime time.Time        // the answer's Date header (the web system's clock, whole seconds); zero when missing
+}
+
+// Ticket fetches one ticket by its number (GET {tickets}/{number}). A ticket
+// the system no longer has (deleted, or merged into another) gives an error
+// matching ErrNotFound.
+func (c *Client) Ticket(ctx context.Context, token string, number int64) (tickets.Ticket, error) {
+	var t tickets.Ticket
+	p := c.paths.Tickets + "/" + strconv.FormatInt(number, 10)
+	err := c.call(ctx, "ticket", http.MethodGet, p, nil, token, nil, func(_ *http.Response, b []byte) error {
+		d, err := tickets.Decode(bytes.TrimSpace(b))
+		if err != nil {
+			return &Error{Op: "ticket", Kind: KindMalformed, Status: http.StatusOK, Message: "body is not a ticket object"}
+		}
+		t = d
+		return nil
+	})
+	return t, err
 }
 
 // ListTickets fetches one page. A 401 (the session is over) gives an error
@@ -279,8 +316,8 @@ func DecodePage(body []byte) (*Page, error) {
 	}
 	p := &Page{Raw: len(raw), Tickets: make([]tickets.Ticket, 0, len(raw))}
 	for _, el := range raw {
-		var t tickets.Ticket
-		if len(el) == 0 || el[0] != '{' || json.Unmarshal(el, &t) != nil || t.Number == nil {
+		t, err := tickets.Decode(el)
+		if err != nil {
 			p.Rejected++
 			continue
 		}
