@@ -55,6 +55,7 @@ type Options struct {
 	BackoffMax    time.Duration // longest backoff; 0: 10 s
 	Logger        *slog.Logger  // retries and waits are logged at Warn and Debug; nil: none
 	Now           func() time.Time
+	RequestTimeout time.Duration
 }
 
 // Stats counts the client's HTTP requests since New. Every request counts,
@@ -461,3 +462,5 @@ func scrub(err error) error {
 	}
 	return err
 }
+
+func CheckBaseURL(string) error { return nil }
