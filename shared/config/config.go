@@ -7,6 +7,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -188,6 +189,16 @@ func (r *reader) positive(v Var, max int) int {
 	return n
 }
 
+// loopback reports whether host is localhost or a loopback address
+// (127.0.0.0/8, ::1).
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 func (r *reader) read(c *Config, v Var) {
 	switch v {
 	case project:
@@ -196,8 +207,13 @@ func (r *reader) read(c *Config, v Var) {
 		s := r.value(v)
 		if r.err == nil {
 			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			switch {
+			case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 				r.err = &Error{Var: v.Name, Reason: "must be an absolute http(s) URL"}
+			case u.Scheme == "http" && !loopback(u.Hostname()):
+				// Credentials and the token cross it: plain http only where
+				// nothing leaves the machine (as websystem.CheckBaseURL).
+				r.err = &Error{Var: v.Name, Reason: "must use https (plain http only to a loopback host)"}
 			}
 		}
 		c.WebBaseURL = strings.TrimRight(s, "/")
