@@ -1,17 +1,24 @@
 // Package websystem is the client of the helpdesk web system (CONTRACT
 // section 2): the two-step login (credentials, then the e-mailed code), the
-// paged ticket list and logout.
+// paged ticket list, the one-ticket endpoint and logout.
 //
 // The client keeps to a request budget: its own (Options.RatePerMinute, a
 // token bucket) and the server's, as the RateLimit-* headers report it, by
-// spreading requests evenly over what the server has left in its window. It
-// retries 429s after the wait the server asks for, and 5xx answers, network
-// errors and malformed bodies with exponential backoff and jitter, a bounded
-// number of times. Errors are *Error values; errors.Is(err, ErrUnauthorized)
-// and IsTransient tell a caller what to do next.
+// spreading requests evenly over what the server has left in its window (a
+// reset more than 2 minutes ahead is ignored; a Retry-After is clamped to 2
+// minutes). It retries what the one retry rule allows (shouldRetry; Permanent
+// is its public face): 429s after the wait the server asks for, and 5xx,
+// 408, network errors, timeouts and malformed bodies with exponential
+// backoff and jitter, a bounded number of times. Every try has a deadline
+// (Options.RequestTimeout) that covers reading the body, and a body is read
+// only up to a cap (a ticket list: 8 MiB and limit+limit/2 elements). No
+// redirect is followed, and the base URL must be https (plain http only to a
+// loopback host). Errors are *Error values; errors.Is(err, ErrUnauthorized)
+// and the other sentinels, Permanent and IsTransient tell a caller what to
+// do next.
 //
-// Neither errors nor log lines ever carry the password, the code, tmp or a
-// token.
+// Neither errors nor log lines ever carry the password, the code, tmp, a
+// token or the server's error message text.
 package websystem
 
 import (
