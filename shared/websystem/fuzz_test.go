@@ -69,7 +69,7 @@ func (h *hostile) Read(p []byte) (int, error) {
 func gzipped(r io.Reader) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
-		w := gzip.NewWriter(pw)
+		w, _ := gzip.NewWriterLevel(pw, gzip.BestSpeed)
 		_, err := io.Copy(w, r)
 		if err == nil {
 			err = w.Close()
