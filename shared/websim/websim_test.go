@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
@@ -113,13 +114,17 @@ func changedURL(base string, page, limit int, from, to time.Time) string {
 	return base + "/tickets?" + v.Encode()
 }
 
-func decode(tb testing.TB, a answer) []tickets.Ticket {
+// decode reads a list answer into websim's own wire type, refusing fields
+// the type does not know: the shape is exactly the reference's.
+func decode(tb testing.TB, a answer) []websim.Ticket {
 	tb.Helper()
 	if a.status != 200 {
 		tb.Fatalf("status %d %s", a.status, a.body)
 	}
-	var ts []tickets.Ticket
-	if err := json.Unmarshal(a.body, &ts); err != nil {
+	var ts []websim.Ticket
+	d := json.NewDecoder(bytes.NewReader(a.body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&ts); err != nil {
 		tb.Fatal(err)
 	}
 	return ts
@@ -136,6 +141,35 @@ func errorCode(tb testing.TB, a answer) int {
 		tb.Fatalf("error body %s", a.body)
 	}
 	return e.Code
+}
+
+// errorDetail returns the error body's code and its detail for field.
+func errorDetail(tb testing.TB, a answer, field string) (int, []string) {
+	tb.Helper()
+	var e struct {
+		Code   int                 `json:"error_code"`
+		Detail map[string][]string `json:"detail"`
+	}
+	if err := json.Unmarshal(a.body, &e); err != nil {
+		tb.Fatalf("error body %s: %v", a.body, err)
+	}
+	return e.Code, e.Detail[field]
+}
+
+// numbers returns the ticket numbers of the facts that pass keep, in Truth's order.
+func numbers(facts []websim.Fact, keep func(websim.Fact) bool) []int64 {
+	var out []int64
+	for _, f := range facts {
+		if keep(f) {
+			out = append(out, f.Number)
+		}
+	}
+	return out
+}
+
+// listed is the keep of filter_by=all: neither canceled nor deleted.
+func listed(f websim.Fact) bool {
+	return f.Situacao == websim.SituacaoAberto || f.Situacao == websim.SituacaoFechado
 }
 
 var everything = [2]time.Time{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -232,12 +266,16 @@ func mustAtoi(tb testing.TB, s string) int {
 }
 
 func TestPaging(t *testing.T) {
-	sim, base := MustServer(t, websim.Options{Tickets: 450, Seed: 3}, newClock())
+	sim, base := MustServer(t, websim.Options{Tickets: 520, Seed: 3}, newClock())
 	tok := MustLogin(t, sim, base)
-	truth := sim.Truth()
+	want := numbers(sim.Truth(), listed) // filter_by=all, newest first
+	n := len(want)
+	if n <= 400 || n >= 500 {
+		t.Fatalf("%d tickets listed by filter_by=all: the cases want 401..499", n)
+	}
 	tests := []struct {
 		page, limit, want int
-	}{{1, 200, 200}, {2, 200, 200}, {3, 200, 50}, {4, 200, 0}, {1, 1, 1}, {450, 1, 1}, {451, 1, 0}, {5, 100, 50}}
+	}{{1, 200, 200}, {2, 200, 200}, {3, 200, n - 400}, {4, 200, 0}, {1, 1, 1}, {n, 1, 1}, {n + 1, 1, 0}, {5, 100, n - 400}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("Page%dLimit%d", tt.page, tt.limit), func(t *testing.T) {
 			a := do(t, "GET", fullURL(base, tt.page, tt.limit, everything[0], everything[1]), tok, nil)
@@ -245,64 +283,218 @@ func TestPaging(t *testing.T) {
 			if len(got) != tt.want {
 				t.Fatalf("len: got %d, want %d", len(got), tt.want)
 			}
-			if h := a.header.Get("X-Total-Items"); h != "450" {
-				t.Errorf("X-Total-Items: got %q, want 450", h)
+			if h := a.header.Get("X-Total-Items"); h != strconv.Itoa(n) {
+				t.Errorf("X-Total-Items: got %q, want %d", h, n)
 			}
 			for i, tk := range got {
-				if want := *truth[(tt.page-1)*tt.limit+i].Number; *tk.Number != want {
-					t.Fatalf("ticket %d: got %d, want %d", i, *tk.Number, want)
+				if w := want[(tt.page-1)*tt.limit+i]; tk.TicketNumber != w {
+					t.Fatalf("ticket %d: got %d, want %d", i, tk.TicketNumber, w)
 				}
 			}
 		})
 	}
-	t.Run("SortedNewestFirst", func(t *testing.T) {
+	t.Run("DefaultLimit20", func(t *testing.T) {
+		a := do(t, "GET", base+"/tickets?filter_by=all", tok, nil)
+		if got := len(decode(t, a)); got != 20 {
+			t.Fatalf("len: got %d, want the reference's default 20", got)
+		}
+	})
+	t.Run("TruthNewestFirst", func(t *testing.T) {
+		truth := sim.Truth()
 		for i := 1; i < len(truth); i++ {
-			a, b := *truth[i-1].CreatedAt, *truth[i].CreatedAt
-			if a < b || a == b && *truth[i-1].Number < *truth[i].Number {
-				t.Fatalf("truth[%d] %s #%d before truth[%d] %s #%d", i-1, a, *truth[i-1].Number, i, b, *truth[i].Number)
+			a, b := truth[i-1], truth[i]
+			if a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.Number < b.Number {
+				t.Fatalf("truth[%d] %s #%d before truth[%d] %s #%d", i-1, a.CreatedAt, a.Number, i, b.CreatedAt, b.Number)
 			}
 		}
 	})
-	t.Run("Shape", func(t *testing.T) {
-		a := do(t, "GET", fullURL(base, 1, 200, everything[0], everything[1]), tok, nil)
-		var raw []map[string]json.RawMessage
-		if err := json.Unmarshal(a.body, &raw); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range []string{"services_catalog", "followers", "responsible", "sla_info", "requestor"} {
-			if _, ok := raw[0][k]; !ok {
-				t.Errorf("field %s missing", k)
-			}
-		}
-		if string(raw[0]["followers"]) != "[]" || string(raw[0]["services_catalog"]) != "null" {
-			t.Errorf("followers %s services_catalog %s: want [] and null", raw[0]["followers"], raw[0]["services_catalog"])
-		}
-		for _, tk := range got(t, a) {
-			if _, err := time.Parse(websim.TimeLayout, *tk.CreatedAt); err != nil {
-				t.Errorf("created_at %q: %v", *tk.CreatedAt, err)
+	t.Run("WholeSecondDatetimes", func(t *testing.T) {
+		for _, tk := range decode(t, do(t, "GET", fullURL(base, 1, 200, everything[0], everything[1]), tok, nil)) {
+			for _, v := range []string{tk.CreatedAt, tk.UpdatedAt} {
+				if _, err := time.Parse("2006-01-02T15:04:05Z", v); err != nil {
+					t.Fatalf("ticket %d datetime %q: want 2026-09-01T20:24:08Z form: %v", tk.TicketNumber, v, err)
+				}
 			}
 		}
 	})
-	for _, tt := range []struct{ name, query string }{
-		{"LimitZero", "offset=1&limit=0"}, {"LimitTooBig", "offset=1&limit=201"}, {"LimitNaN", "offset=1&limit=x"},
-		{"OffsetZero", "offset=0&limit=10"}, {"NoWindow", "offset=1&limit=10&filter_by=all"},
-		{"BadDate", "offset=1&limit=10&date_type=created_at&start_datetime=yesterday&end_datetime=today"},
+	for _, tt := range []struct{ name, query, field string }{
+		{"LimitZero", "offset=1&limit=0", "limit"}, {"LimitTooBig", "offset=1&limit=201", "limit"}, {"LimitNaN", "offset=1&limit=x", "limit"},
+		{"OffsetZero", "offset=0&limit=10", "offset"},
+		{"BadDate", "offset=1&limit=10&date_type=created_at&start_datetime=yesterday&end_datetime=2026-01-01T00:00:00Z", "start_datetime"},
+		{"DateWithoutZone", "start_datetime=2026-01-01T00:00:00", "start_datetime"},
+		{"EndBeforeStart", "start_datetime=2026-02-01T00:00:00Z&end_datetime=2026-01-01T00:00:00Z", "end_datetime"},
+		{"EndEqualsStart", "start_datetime=2026-01-01T00:00:00Z&end_datetime=2026-01-01T00:00:00Z", "end_datetime"},
+		{"UpdateEndBeforeStart", "update_start_datetime=2026-02-01T00:00:00Z&update_end_datetime=2026-01-01T00:00:00Z", "update_end_datetime"},
+		{"UnknownFilterBy", "filter_by=invalid", "filter_by"},
+		{"UnknownDateType", "date_type=updated_at", "date_type"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			q := tt.query
-			if !strings.Contains(q, "datetime") && tt.name != "NoWindow" {
-				q += "&filter_by=all&update_start_datetime=2000-01-01T00:00:00.000Z&update_end_datetime=2100-01-01T00:00:00.000Z"
+			a := do(t, "GET", base+"/tickets?"+tt.query, tok, nil)
+			if a.status != 422 {
+				t.Fatalf("status: got %d, want 422 (%s)", a.status, a.body)
 			}
-			a := do(t, "GET", base+"/tickets?"+q, tok, nil)
-			if a.status != 400 {
-				t.Fatalf("status: got %d, want 400", a.status)
+			code, detail := errorDetail(t, a, tt.field)
+			if code != 42201 || len(detail) != 1 {
+				t.Fatalf("body %s: want error_code 42201 and detail.%s", a.body, tt.field)
 			}
-			errorCode(t, a)
 		})
+	}
+	t.Run("UnknownFilterByMessage", func(t *testing.T) {
+		_, d := errorDetail(t, do(t, "GET", base+"/tickets?filter_by=invalid", tok, nil), "filter_by")
+		// The reference's own example of this 422.
+		if want := "invalid is not a valid option. Filter by must be 'open', 'closed', 'canceled' or 'all'"; d[0] != want {
+			t.Errorf("detail: got %q, want %q", d[0], want)
+		}
+	})
+}
+
+// kinds returns the JSON kind of v: object, array, string, number, bool or null.
+func kind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "null"
+}
+
+// shapes collects, for every field path of the objects (nested objects and
+// the objects in arrays included), the JSON kinds it takes.
+func shapes(out map[string]map[string]bool, prefix string, v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			p := prefix + k
+			if out[p] == nil {
+				out[p] = map[string]bool{}
+			}
+			out[p][kind(e)] = true
+			shapes(out, p+".", e)
+		}
+	case []any:
+		for _, e := range x {
+			shapes(out, prefix+"[].", e)
+		}
 	}
 }
 
-func got(tb testing.TB, a answer) []tickets.Ticket { tb.Helper(); return decode(tb, a) }
+// loadShapes reads the list examples of a fixture file.
+func loadShapes(t *testing.T, files ...string) map[string]map[string]bool {
+	t.Helper()
+	out := map[string]map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var examples map[string]json.RawMessage
+		if err := json.Unmarshal(b, &examples); err != nil {
+			t.Fatal(err)
+		}
+		for name, raw := range examples {
+			if strings.HasPrefix(name, "_") {
+				continue
+			}
+			var list []any
+			if err := json.Unmarshal(raw, &list); err != nil || len(list) == 0 {
+				t.Fatalf("%s %q: not a list of tickets", f, name)
+			}
+			for _, tk := range list {
+				shapes(out, "", tk)
+			}
+		}
+	}
+	return out
+}
+
+// nullInExamples are the fields the reference's list examples show only as
+// null, with the type the reference gives them elsewhere: solved_in_time is
+// a datetime (CONTRACT section 2), requestor.id an integer (requestor_id of
+// post_tickets), last_answer_type a string (CONTRACT section 6).
+var nullInExamples = map[string]string{"sla_info.solved_in_time": "string", "requestor.id": "number", "last_answer_type": "string"}
+
+// optional are the reference's fields a ticket may leave out: entity_fields
+// comes only with include_filled_entity=true, jira_issues only on tickets
+// linked to Jira.
+var optional = map[string]bool{"entity_fields": true, "jira_issues": true}
+
+// TestShape holds websim's list against the reference's own examples
+// (testdata: the get_tickets examples of the OpenAPI document and the
+// ticket of CONTRACT section 2): every field of the examples is there, no
+// other field is, and each takes the examples' JSON type (or null).
+func TestShape(t *testing.T) {
+	ref := loadShapes(t, "openapi_get_tickets_examples.json", "contract_list_example.json")
+	sim, base := MustServer(t, websim.Options{Tickets: 3000, Seed: 11}, newClock())
+	tok := MustLogin(t, sim, base)
+	got := map[string]map[string]bool{}
+	perTicket := []map[string]map[string]bool{}
+	for _, filter := range []string{"all", "canceled"} {
+		for p := 1; ; p++ {
+			a := do(t, "GET", base+"/tickets?limit=200&filter_by="+filter+"&offset="+strconv.Itoa(p), tok, nil)
+			var list []any
+			if err := json.Unmarshal(a.body, &list); err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range list {
+				shapes(got, "", tk)
+				one := map[string]map[string]bool{}
+				shapes(one, "", tk)
+				perTicket = append(perTicket, one)
+			}
+			if len(list) < 200 {
+				break
+			}
+		}
+	}
+	for path, kinds := range got {
+		want, ok := ref[path]
+		if !ok {
+			t.Errorf("field %s: not in the reference's examples", path)
+			continue
+		}
+		for k := range kinds {
+			if !want[k] && k != "null" && nullInExamples[path] != k {
+				t.Errorf("field %s: websim sends %s, the reference %v", path, k, want)
+			}
+		}
+	}
+	for path, kinds := range ref {
+		if got[path] == nil {
+			if !optional[strings.Split(path, ".")[0]] {
+				t.Errorf("field %s: in the reference, never sent by websim", path)
+			}
+			continue
+		}
+		for k := range kinds {
+			if k != "null" && !got[path][k] {
+				t.Errorf("field %s: the reference sends %s, websim never does (%v)", path, k, got[path])
+			}
+		}
+	}
+	for i, one := range perTicket { // every ticket carries every required top-level field
+		for path := range ref {
+			if !strings.Contains(path, ".") && !optional[path] && one[path] == nil {
+				t.Fatalf("ticket %d: field %s missing", i, path)
+			}
+		}
+	}
+	t.Run("Labels", func(t *testing.T) {
+		labels := map[string]bool{}
+		for _, tk := range decode(t, do(t, "GET", base+"/tickets?limit=200&filter_by=all", tok, nil)) {
+			labels[tk.CreatedByWayOf] = true
+		}
+		if !labels["Email"] || !labels["Tiflux Web"] {
+			t.Errorf("created_by_way_of labels %v: want the reference's labels", labels)
+		}
+	})
+}
 
 func TestFilters(t *testing.T) {
 	clk := newClock()
@@ -311,26 +503,40 @@ func TestFilters(t *testing.T) {
 	truth := sim.Truth()
 	now := clk.Now()
 	from, to := now.Add(-30*24*time.Hour), now.Add(-10*24*time.Hour)
-	in := func(s *string) bool {
-		t, _ := time.Parse(websim.TimeLayout, *s)
-		return !t.Before(from) && !t.After(to)
+	in := func(v time.Time) bool { return !v.Before(from) && !v.After(to) }
+	byNumber := map[int64]websim.Fact{}
+	for _, f := range truth {
+		byNumber[f.Number] = f
 	}
 	tests := []struct {
 		name  string
 		url   func(page int) string
-		match func(tickets.Ticket) bool
+		match func(websim.Fact) bool
 	}{
-		{"Full", func(p int) string { return fullURL(base, p, 200, from, to) }, func(tk tickets.Ticket) bool { return in(tk.CreatedAt) }},
-		{"Changed", func(p int) string { return changedURL(base, p, 200, from, to) }, func(tk tickets.Ticket) bool { return in(tk.UpdatedAt) }},
+		{"Full", func(p int) string { return fullURL(base, p, 200, from, to) }, func(f websim.Fact) bool { return listed(f) && in(f.CreatedAt) }},
+		{"Changed", func(p int) string { return changedURL(base, p, 200, from, to) }, func(f websim.Fact) bool { return listed(f) && in(f.UpdatedAt) }},
+		{"FractionsAccepted", func(p int) string {
+			return base + "/tickets?filter_by=all&limit=200&offset=" + strconv.Itoa(p) + "&start_datetime=" + url.QueryEscape(from.Format("2006-01-02T15:04:05.000Z")) +
+				"&end_datetime=" + url.QueryEscape(to.Format(time.RFC3339Nano))
+		}, func(f websim.Fact) bool { return listed(f) && in(f.CreatedAt) }},
+		{"OffsetZone", func(p int) string {
+			loc := time.FixedZone("BRT", -3*3600)
+			return base + "/tickets?filter_by=all&limit=200&offset=" + strconv.Itoa(p) + "&start_datetime=" + url.QueryEscape(from.In(loc).Format(time.RFC3339)) +
+				"&end_datetime=" + url.QueryEscape(to.In(loc).Format(time.RFC3339))
+		}, func(f websim.Fact) bool { return listed(f) && in(f.CreatedAt) }},
+		{"DefaultIsOpen", func(p int) string { return base + "/tickets?limit=200&offset=" + strconv.Itoa(p) }, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoAberto }},
+		{"Open", func(p int) string { return base + "/tickets?filter_by=open&limit=200&offset=" + strconv.Itoa(p) }, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoAberto }},
+		{"Closed", func(p int) string { return base + "/tickets?filter_by=closed&limit=200&offset=" + strconv.Itoa(p) }, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoFechado }},
+		{"AllWithoutCanceled", func(p int) string { return base + "/tickets?filter_by=all&limit=200&offset=" + strconv.Itoa(p) }, listed},
+		{"Canceled", func(p int) string { return base + "/tickets?filter_by=canceled&limit=200&offset=" + strconv.Itoa(p) }, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoCancelado }},
+		{"CanceledInWindow", func(p int) string {
+			v := url.Values{"filter_by": {"canceled"}, "limit": {"200"}, "offset": {strconv.Itoa(p)}, "start_datetime": {from.Format(time.RFC3339)}, "end_datetime": {to.Format(time.RFC3339)}}
+			return base + "/tickets?" + v.Encode()
+		}, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoCancelado && in(f.CreatedAt) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want []int64
-			for _, tk := range truth {
-				if tt.match(tk) {
-					want = append(want, *tk.Number)
-				}
-			}
+			want := numbers(truth, tt.match)
 			var gotN []int64
 			for p := 1; ; p++ {
 				a := do(t, "GET", tt.url(p), tok, nil)
@@ -339,7 +545,10 @@ func TestFilters(t *testing.T) {
 				}
 				page := decode(t, a)
 				for _, tk := range page {
-					gotN = append(gotN, *tk.Number)
+					gotN = append(gotN, tk.TicketNumber)
+					if f := byNumber[tk.TicketNumber]; tk.IsClosed != (f.Situacao != websim.SituacaoAberto) {
+						t.Fatalf("ticket %d (%s): is_closed %v", tk.TicketNumber, f.Situacao, tk.IsClosed)
+					}
 				}
 				if len(page) < 200 {
 					break
@@ -350,6 +559,40 @@ func TestFilters(t *testing.T) {
 			}
 		})
 	}
+	t.Run("SolvedWindow", func(t *testing.T) {
+		a := do(t, "GET", base+"/tickets?filter_by=closed&limit=200&date_type=solved_in_time&start_datetime="+from.Format(time.RFC3339)+"&end_datetime="+to.Format(time.RFC3339), tok, nil)
+		page := decode(t, a)
+		if len(page) == 0 {
+			t.Fatal("no ticket solved in the window")
+		}
+		for _, tk := range page {
+			s, err := time.Parse(time.RFC3339, *tk.SLAInfo.SolvedInTime)
+			if err != nil || !in(s) {
+				t.Fatalf("ticket %d solved_in_time %v: want in [%s, %s]", tk.TicketNumber, *tk.SLAInfo.SolvedInTime, from, to)
+			}
+		}
+	})
+	t.Run("AllIncludesCanceledKnob", func(t *testing.T) {
+		sim2, base2 := MustServer(t, websim.Options{Tickets: 2000, Days: 60, Seed: 9, AllIncludesCanceled: true}, newClock())
+		tok2 := MustLogin(t, sim2, base2)
+		a := do(t, "GET", base2+"/tickets?filter_by=all&limit=1", tok2, nil)
+		want := len(numbers(sim2.Truth(), func(f websim.Fact) bool { return f.Situacao != websim.SituacaoExcluido }))
+		if h := a.header.Get("X-Total-Items"); h != strconv.Itoa(want) {
+			t.Fatalf("X-Total-Items: got %s, want %d (canceled included)", h, want)
+		}
+	})
+	t.Run("CanceledNamedOtherwise", func(t *testing.T) {
+		names := map[string]int{}
+		for _, tk := range decode(t, do(t, "GET", base+"/tickets?filter_by=canceled&limit=200", tok, nil)) {
+			names[tk.Status.Name]++
+			if !tk.IsClosed {
+				t.Errorf("canceled ticket %d: is_closed false", tk.TicketNumber)
+			}
+		}
+		if names["Canceled"] == 0 || names["Descartado"] == 0 {
+			t.Errorf("canceled statuses %v: want some named Canceled and some not", names)
+		}
+	})
 }
 
 func TestRateLimit(t *testing.T) {
@@ -442,40 +685,72 @@ func TestChurn(t *testing.T) {
 		name      string
 		churn     float64
 		wantShift bool
-	}{{"Off", 0, false}, {"On", 0.02, true}}
+	}{{"Off", 0, false}, {"On", 0.04, true}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := func() ([]int64, []tickets.Ticket, websim.Stats, int) {
+			run := func() ([]int64, []websim.Fact, []websim.Fact, websim.Stats, string) {
 				clk := newClock()
 				sim, base := MustServer(t, websim.Options{Tickets: 500, Seed: 5, Churn: tt.churn}, clk)
 				tok := MustLogin(t, sim, base)
+				before := sim.Truth()
 				var seen []int64
-				total := 0
 				for p := 1; p <= 3; p++ {
 					clk.Add(time.Second)
 					a := do(t, "GET", fullURL(base, p, 100, everything[0], everything[1]), tok, nil)
-					total, _ = strconv.Atoi(a.header.Get("X-Total-Items"))
 					for _, tk := range decode(t, a) {
-						seen = append(seen, *tk.Number)
+						seen = append(seen, tk.TicketNumber)
 					}
 				}
-				return seen, sim.Truth(), sim.Stats(), total
+				return seen, before, sim.Truth(), sim.Stats(), base + "|" + tok
 			}
-			seen, truth, st, total := run()
-			dups := len(seen) - len(slices.Compact(slices.Sorted(slices.Values(seen))))
-			if got := dups > 0; got != tt.wantShift {
-				t.Fatalf("tickets read twice: got %d, want shift %v", dups, tt.wantShift)
+			seen, before, truth, st, conn := run()
+			base, tok, _ := strings.Cut(conn, "|")
+			// Read three pages of 100 of a list that did not change: 300 distinct tickets.
+			distinct := len(slices.Compact(slices.Sorted(slices.Values(seen))))
+			if got := distinct != 300; got != tt.wantShift {
+				t.Fatalf("distinct tickets in 3 pages of 100: got %d, want shift %v", distinct, tt.wantShift)
 			}
-			if tt.wantShift {
-				if st.TicketsCreated == 0 || st.TicketsUpdated == 0 || total <= 500 || len(truth) != 500+st.TicketsCreated {
-					t.Fatalf("stats %+v total %d truth %d: want creates and updates", st, total, len(truth))
+			changes := st.TicketsCreated + st.TicketsUpdated + st.TicketsClosed + st.TicketsCanceled + st.TicketsDeleted
+			if !tt.wantShift {
+				if changes != 0 {
+					t.Fatalf("stats %+v: want no change", st)
 				}
-				newest := truth[0]
-				if *newest.CreatedAt != *newest.UpdatedAt {
-					t.Errorf("new ticket: created_at %s, updated_at %s: want equal", *newest.CreatedAt, *newest.UpdatedAt)
+			} else {
+				if st.TicketsCreated == 0 || st.TicketsUpdated == 0 || st.TicketsClosed == 0 || st.TicketsCanceled == 0 || st.TicketsDeleted == 0 {
+					t.Fatalf("stats %+v: want every kind of change", st)
+				}
+				if len(truth) != 500+st.TicketsCreated {
+					t.Fatalf("truth %d: want 500 + %d created (deleted ones stay, marked)", len(truth), st.TicketsCreated)
+				}
+				if newest := truth[0]; !newest.CreatedAt.Equal(newest.UpdatedAt) {
+					t.Errorf("new ticket: created_at %s, updated_at %s: want equal", newest.CreatedAt, newest.UpdatedAt)
+				}
+				old := map[int64]websim.Fact{}
+				for _, f := range before {
+					old[f.Number] = f
+				}
+				silent := map[string]int{}
+				deleted := 0
+				for _, f := range truth {
+					o, ok := old[f.Number]
+					if ok && o.Situacao == websim.SituacaoAberto && f.Situacao != websim.SituacaoAberto && f.UpdatedAt.Equal(o.UpdatedAt) {
+						silent[f.Situacao]++
+					}
+					if f.Situacao == websim.SituacaoExcluido {
+						deleted++
+						if f.JSON != nil {
+							t.Errorf("deleted ticket %d: JSON %s, want nil", f.Number, f.JSON)
+						}
+						if a := do(t, "GET", base+"/tickets/"+strconv.FormatInt(f.Number, 10), tok, nil); a.status != 404 {
+							t.Errorf("deleted ticket %d: one-ticket status %d, want 404", f.Number, a.status)
+						}
+					}
+				}
+				if silent[websim.SituacaoFechado] == 0 || silent[websim.SituacaoCancelado] == 0 || silent[websim.SituacaoExcluido] == 0 || deleted != st.TicketsDeleted {
+					t.Errorf("silent changes (open before, same updated_at after) %v, deleted %d: want closes, cancels and every deletion", silent, st.TicketsDeleted)
 				}
 			}
-			seen2, truth2, _, _ := run()
+			seen2, _, truth2, _, _ := run()
 			if !slices.Equal(seen, seen2) || len(truth) != len(truth2) {
 				t.Fatal("same seed, different churn")
 			}
