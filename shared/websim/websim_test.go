@@ -867,3 +867,350 @@ func BenchmarkNew100k(b *testing.B) {
 		websim.New(websim.Options{Tickets: 100_000})
 	}
 }
+
+func TestOneTicket(t *testing.T) {
+	sim, base := MustServer(t, websim.Options{Tickets: 300, Seed: 21, TokenTTLRequests: 50}, newClock())
+	tok := MustLogin(t, sim, base)
+	truth := sim.Truth()
+	sim.Silent(0.03) // some tickets closed, canceled and deleted
+	after := map[int64]websim.Fact{}
+	var deleted, canceled int64
+	for _, f := range sim.Truth() {
+		after[f.Number] = f
+		switch f.Situacao {
+		case websim.SituacaoExcluido:
+			deleted = f.Number
+		case websim.SituacaoCancelado:
+			canceled = f.Number
+		}
+	}
+	if deleted == 0 || canceled == 0 {
+		t.Fatalf("Silent made no deleted or canceled ticket")
+	}
+	one := func(path, token string) answer { return do(t, "GET", base+"/tickets/"+path, token, nil) }
+	tests := []struct {
+		name, path string
+		token      string
+		status     int
+		code       int
+	}{
+		{"Open", strconv.FormatInt(truth[5].Number, 10), tok, 200, 0},
+		{"Canceled", strconv.FormatInt(canceled, 10), tok, 200, 0},
+		{"Deleted", strconv.FormatInt(deleted, 10), tok, 404, 40401},
+		{"NeverExisted", "99999999", tok, 404, 40401},
+		{"NotANumber", "abc", tok, 422, 42201},
+		{"DeadToken", strconv.FormatInt(truth[5].Number, 10), "no-such-token", 401, 40106},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := one(tt.path, tt.token)
+			if a.status != tt.status {
+				t.Fatalf("status: got %d, want %d (%s)", a.status, tt.status, a.body)
+			}
+			if tt.status != 200 {
+				if got := errorCode(t, a); got != tt.code {
+					t.Fatalf("error_code: got %d, want %d", got, tt.code)
+				}
+				return
+			}
+			var d websim.Detail
+			dec := json.NewDecoder(bytes.NewReader(a.body))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&d); err != nil {
+				t.Fatal(err)
+			}
+			n, _ := strconv.ParseInt(tt.path, 10, 64)
+			f := after[n]
+			if d.TicketNumber != n || d.UpdatedAt != f.UpdatedAt.Format(websim.TimeLayout) || d.IsClosed != (f.Situacao != websim.SituacaoAberto) {
+				t.Fatalf("got #%d updated %s closed %v, want #%d %s %s", d.TicketNumber, d.UpdatedAt, d.IsClosed, n, f.UpdatedAt, f.Situacao)
+			}
+			// The list's object and the one-ticket object agree on the list's fields.
+			var listObj, oneObj map[string]json.RawMessage
+			_ = json.Unmarshal(f.JSON, &listObj)
+			_ = json.Unmarshal(a.body, &oneObj)
+			for k, v := range listObj {
+				if !bytes.Equal(oneObj[k], v) {
+					t.Errorf("field %s: one ticket %s, list %s", k, oneObj[k], v)
+				}
+			}
+		})
+	}
+	t.Run("DetailShape", func(t *testing.T) {
+		ref := loadShapes(t, "openapi_get_ticket_example.json")
+		got := map[string]map[string]bool{}
+		var obj any
+		_ = json.Unmarshal(one(strconv.FormatInt(truth[7].Number, 10), tok).body, &obj)
+		shapes(got, "", obj)
+		for path := range got {
+			if ref[path] == nil && !strings.HasPrefix(path, "services_catalog") && !strings.HasPrefix(path, "jira_issues") {
+				t.Errorf("field %s: not in the reference's one-ticket example", path)
+			}
+		}
+	})
+	t.Run("CountsAgainstTokenTTL", func(t *testing.T) {
+		st := sim.Stats()
+		if st.Requests["ticket"] == 0 || st.Requests["tickets"] != 0 {
+			t.Errorf("requests %v: want the one-ticket requests counted as \"ticket\"", st.Requests)
+		}
+		sim2, base2 := MustServer(t, websim.Options{Tickets: 5, TokenTTLRequests: 1}, newClock())
+		tok2 := MustLogin(t, sim2, base2)
+		n := strconv.FormatInt(sim2.Truth()[0].Number, 10)
+		got := []int{do(t, "GET", base2+"/tickets/"+n, tok2, nil).status, do(t, "GET", base2+"/tickets/"+n, tok2, nil).status}
+		if !slices.Equal(got, []int{200, 401}) {
+			t.Errorf("statuses %v, want [200 401]", got)
+		}
+	})
+}
+
+func TestForbid(t *testing.T) {
+	tests := []struct {
+		name    string
+		forbid  int
+		code    int
+		message string
+	}{
+		{"Permission", 40301, 40301, "Access Denied - You cannot access this route"},
+		{"Licence", 40304, 40304, "Access Denied - Missing required license"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, base := MustServer(t, websim.Options{Tickets: 10, Forbid: tt.forbid, APIToken: "api-token-1"}, newClock())
+			tok := MustLogin(t, sim, base)
+			n := strconv.FormatInt(sim.Truth()[0].Number, 10)
+			for _, u := range []string{base + "/tickets?filter_by=all", base + "/tickets/" + n} {
+				for _, token := range []string{tok, "Bearer api-token-1"} {
+					a := do(t, "GET", u, token, nil)
+					var e struct {
+						Code    int                 `json:"error_code"`
+						Message string              `json:"message"`
+						Detail  map[string][]string `json:"detail"`
+					}
+					if err := json.Unmarshal(a.body, &e); err != nil || a.status != 403 || e.Code != tt.code || e.Message != tt.message || len(e.Detail["error"]) != 1 {
+						t.Fatalf("%s: got %d %s, want 403 with error_code %d", u, a.status, a.body, tt.code)
+					}
+				}
+			}
+			if a := do(t, "GET", base+"/tickets", "nope", nil); a.status != 401 {
+				t.Errorf("dead token: got %d, want 401 before the licence check", a.status)
+			}
+			sim.SetForbid(0)
+			if a := do(t, "GET", base+"/tickets/"+n, tok, nil); a.status != 200 {
+				t.Errorf("after SetForbid(0): got %d, want 200", a.status)
+			}
+		})
+	}
+}
+
+// readAll pages through u (a list URL without offset and limit) with limit
+// 10, calling between after each page, and returns the numbers read.
+func readAll(t *testing.T, u, tok string, between func(page int)) []int64 {
+	t.Helper()
+	var out []int64
+	for p := 1; ; p++ {
+		page := decode(t, do(t, "GET", u+"&limit=10&offset="+strconv.Itoa(p), tok, nil))
+		for _, tk := range page {
+			out = append(out, tk.TicketNumber)
+		}
+		if len(page) < 10 {
+			return out
+		}
+		between(p)
+	}
+}
+
+func TestOrders(t *testing.T) {
+	tests := []struct {
+		order string
+		less  func(a, b websim.Ticket) bool
+	}{
+		{websim.OrderNumberDesc, func(a, b websim.Ticket) bool { return a.TicketNumber > b.TicketNumber }},
+		{websim.OrderNumberAsc, func(a, b websim.Ticket) bool { return a.TicketNumber < b.TicketNumber }},
+		{websim.OrderUpdatedDesc, func(a, b websim.Ticket) bool {
+			return a.UpdatedAt > b.UpdatedAt || a.UpdatedAt == b.UpdatedAt && a.TicketNumber > b.TicketNumber
+		}},
+		{websim.OrderUpdatedAsc, func(a, b websim.Ticket) bool {
+			return a.UpdatedAt < b.UpdatedAt || a.UpdatedAt == b.UpdatedAt && a.TicketNumber < b.TicketNumber
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.order, func(t *testing.T) {
+			sim, base := MustServer(t, websim.Options{Tickets: 300, Seed: 4, Order: tt.order}, newClock())
+			tok := MustLogin(t, sim, base)
+			page := decode(t, do(t, "GET", base+"/tickets?filter_by=all&limit=200", tok, nil))
+			for i := 1; i < len(page); i++ {
+				if !tt.less(page[i-1], page[i]) {
+					t.Fatalf("#%d (%s) before #%d (%s)", page[i-1].TicketNumber, page[i-1].UpdatedAt, page[i].TicketNumber, page[i].UpdatedAt)
+				}
+			}
+		})
+	}
+	// Pages read while tickets change: a stable order by number loses none;
+	// the jump order moves each changed ticket to the end, the rest move up a
+	// page, and a reader of offset pages misses some that never changed.
+	for _, tt := range []struct {
+		order    string
+		wantMiss bool
+	}{{websim.OrderNumberAsc, false}, {websim.OrderNumberDesc, false}, {websim.OrderJump, true}} {
+		t.Run("Touched/"+tt.order, func(t *testing.T) {
+			sim, base := MustServer(t, websim.Options{Tickets: 60, Seed: 4, Order: tt.order}, newClock())
+			tok := MustLogin(t, sim, base)
+			u := base + "/tickets?filter_by=all"
+			before := numbers(sim.Truth(), listed)
+			got := readAll(t, u, tok, func(p int) {
+				if p <= 2 {
+					sim.Touch(0.1)
+				}
+			})
+			missed := 0
+			seen := map[int64]bool{}
+			for _, n := range got {
+				seen[n] = true
+			}
+			for _, n := range before {
+				if !seen[n] {
+					missed++
+				}
+			}
+			if (missed > 0) != tt.wantMiss {
+				t.Fatalf("missed %d of %d tickets: want misses %v", missed, len(before), tt.wantMiss)
+			}
+		})
+	}
+	t.Run("JumpAfterSilentClose", func(t *testing.T) {
+		sim, base := MustServer(t, websim.Options{Tickets: 60, Seed: 4, Order: websim.OrderJump}, newClock())
+		tok := MustLogin(t, sim, base)
+		sim.Silent(0.05)
+		page := decode(t, do(t, "GET", base+"/tickets?filter_by=closed&limit=200", tok, nil))
+		closedNow := map[int64]bool{}
+		for _, f := range sim.Truth() {
+			closedNow[f.Number] = f.Situacao == websim.SituacaoFechado
+		}
+		if last := page[len(page)-1]; !closedNow[last.TicketNumber] {
+			t.Fatalf("last of the closed list #%d: want a silently closed ticket at the end", last.TicketNumber)
+		}
+	})
+}
+
+func TestSilent(t *testing.T) {
+	tests := []struct {
+		name                      string
+		tickets                   int
+		share                     float64
+		closed, canceled, deleted int
+	}{
+		{"None", 300, 0, 0, 0, 0},
+		{"ThreePercent", 300, 0.03, 3, 3, 3},
+		{"MoreThanOpen", 50, 1, -1, -1, -1}, // every open ticket, a third each
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, base := MustServer(t, websim.Options{Tickets: tt.tickets, Seed: 8}, newClock())
+			tok := MustLogin(t, sim, base)
+			before := sim.Truth()
+			open := len(numbers(before, func(f websim.Fact) bool { return f.Situacao == websim.SituacaoAberto }))
+			c, x, d := sim.Silent(tt.share)
+			if tt.closed >= 0 && (c != tt.closed || x != tt.canceled || d != tt.deleted) {
+				t.Fatalf("got %d closed, %d canceled, %d deleted; want %d, %d, %d", c, x, d, tt.closed, tt.canceled, tt.deleted)
+			}
+			if tt.closed < 0 && c+x+d != open {
+				t.Fatalf("got %d changes, want every one of the %d open tickets", c+x+d, open)
+			}
+			after := sim.Truth()
+			changed := map[string]int{}
+			for i, f := range after {
+				b := before[i]
+				if f.Number != b.Number || !f.UpdatedAt.Equal(b.UpdatedAt) {
+					t.Fatalf("ticket %d: updated_at %s → %s: want unchanged", f.Number, b.UpdatedAt, f.UpdatedAt)
+				}
+				if f.Situacao != b.Situacao {
+					if b.Situacao != websim.SituacaoAberto {
+						t.Fatalf("ticket %d: %s → %s: want only open tickets changed", f.Number, b.Situacao, f.Situacao)
+					}
+					changed[f.Situacao]++
+				}
+			}
+			if changed[websim.SituacaoFechado] != c || changed[websim.SituacaoCancelado] != x || changed[websim.SituacaoExcluido] != d {
+				t.Fatalf("truth changed %v: want %d, %d, %d", changed, c, x, d)
+			}
+			total := func(filter string) int {
+				n, _ := strconv.Atoi(do(t, "GET", base+"/tickets?limit=1&filter_by="+filter, tok, nil).header.Get("X-Total-Items"))
+				return n
+			}
+			if got := total("open"); got != open-c-x-d {
+				t.Errorf("open list: got %d, want %d", got, open-c-x-d)
+			}
+		})
+	}
+}
+
+func TestBadFieldRate(t *testing.T) {
+	ref := loadShapes(t, "openapi_get_tickets_examples.json", "contract_list_example.json")
+	tests := []struct {
+		name     string
+		rate     float64
+		min, max int
+	}{{"Off", 0, 0, 0}, {"TwoPercent", 0.02, 60, 140}, {"All", 1, 5000, 5000}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim, _ := MustServer(t, websim.Options{Tickets: 5000, Seed: 2, BadFieldRate: tt.rate}, newClock())
+			bad, fields := 0, map[string]int{}
+			for _, f := range sim.Truth() {
+				got := map[string]map[string]bool{}
+				var obj any
+				if err := json.Unmarshal(f.JSON, &obj); err != nil {
+					t.Fatalf("ticket %d: %v", f.Number, err)
+				}
+				shapes(got, "", obj)
+				var wrong []string
+				for path, kinds := range got {
+					for k := range kinds {
+						if ref[path] != nil && !ref[path][k] && k != "null" && nullInExamples[path] != k {
+							wrong = append(wrong, path)
+						}
+					}
+				}
+				// A wrong-typed object field shows as one wrong path (its nested paths are gone).
+				want := []string{}
+				if f.BadField != "" {
+					want = []string{f.BadField}
+					bad++
+					fields[f.BadField]++
+				}
+				if len(wrong) != len(want) || len(want) == 1 && wrong[0] != want[0] {
+					t.Fatalf("ticket %d: wrong-typed fields %v, want %v", f.Number, wrong, want)
+				}
+				if obj.(map[string]any)["ticket_number"] == nil || obj.(map[string]any)["created_at"] == nil {
+					t.Fatalf("ticket %d: key fields lost", f.Number)
+				}
+			}
+			if bad < tt.min || bad > tt.max {
+				t.Fatalf("tickets with a wrong-typed field: got %d, want %d..%d", bad, tt.min, tt.max)
+			}
+			if tt.rate == 1 && len(fields) < 5 {
+				t.Errorf("fields swapped %v: want a variety", fields)
+			}
+		})
+	}
+}
+
+func TestControl(t *testing.T) {
+	sim := websim.New(websim.Options{Tickets: 300, Seed: 3})
+	hs := httptest.NewServer(sim.ControlHandler())
+	defer hs.Close()
+	tests := []struct {
+		path, want string
+		status     int
+	}{
+		{"/_sim/touch?share=0.01", `{"changed":3}`, 200},
+		{"/_sim/silent?share=0.01", `{"closed":1,"canceled":1,"deleted":1}`, 200},
+		{"/_sim/silent?share=2", "", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			a := do(t, "POST", hs.URL+tt.path, "", nil)
+			if a.status != tt.status || tt.want != "" && string(a.body) != tt.want {
+				t.Fatalf("got %d %s, want %d %s", a.status, a.body, tt.status, tt.want)
+			}
+		})
+	}
+}
