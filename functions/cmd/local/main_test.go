@@ -255,7 +255,7 @@ func waitTCP(t *testing.T, addr string) {
 // after the second run the table equals the truth, situacao included.
 func TestUnstableOrderChurnAndSilentChanges(t *testing.T) {
 	r := runLocal(t, "--tickets", "2000", "--sessions", "2", "--order", "jump", "--churn", "0.005",
-		"--between-runs", "0.02", "--bad-field-rate", "0.02", "--verify")
+		"--between-runs", "0.02", "--bad-field-rate", "0.02", "--verify", "--timeout", "5m")
 
 	if len(r.summaries) != 2 {
 		t.Fatalf("got %d summaries, want 2\n%s", len(r.summaries), r.stderr)
@@ -271,7 +271,7 @@ func TestUnstableOrderChurnAndSilentChanges(t *testing.T) {
 
 // A run answered 403 fails at once, and still logs out.
 func TestForbidden(t *testing.T) {
-	r := runLocal(t, "--tickets", "100", "--forbid", "40304")
+	r := runLocal(t, "--tickets", "100", "--forbid", "40304", "--timeout", "2m")
 
 	s := r.last()
 	if r.exit == 0 || s.Outcome != "failed" || !strings.Contains(s.Error, "403") || !strings.Contains(s.Error, "40304") || !s.Logout {
