@@ -147,6 +147,7 @@ const (
 	fDeleted
 	fJira
 	fNoPhone
+	fNoRequestorID // requestor given by e-mail only: id null, as in the reference's examples
 )
 
 const day = int64(24 * time.Hour / time.Millisecond)
@@ -226,6 +227,9 @@ func fill(t *rec, r *rand.Rand, now int64, fresh bool) {
 	}
 	if r.IntN(4) == 0 {
 		t.flags |= fNoPhone
+	}
+	if r.IntN(3) == 0 {
+		t.flags |= fNoRequestorID
 	}
 	t.followers = uint8(pick(r, 50, 35, 15))
 	if r.IntN(10) < 3 {
@@ -335,6 +339,9 @@ func (t *rec) wire() Ticket {
 			SolveExpiration:   ptr(ms(t.created + sla[1]*3600_000)),
 			Stopped:           t.flags&fStopped != 0,
 		},
+	}
+	if t.flags&fNoRequestorID != 0 {
+		tk.Requestor.ID = nil
 	}
 	if t.flags&fNoPhone == 0 {
 		tk.Requestor.Telephone = ptr(fmt.Sprintf("+55119%08d", p.id*7919%100_000_000))

@@ -1214,3 +1214,42 @@ func TestControl(t *testing.T) {
 		})
 	}
 }
+
+// FuzzListQuery sends the list any query string: it answers 200 with a
+// list and X-Total-Items, or 422 with the reference's error body; never
+// anything else, never a panic.
+func FuzzListQuery(f *testing.F) {
+	for _, q := range []string{"", "filter_by=all&limit=200&offset=1", "filter_by=canceled", "filter_by=x",
+		"start_datetime=2026-01-01T00:00:00Z&end_datetime=2026-02-01T00:00:00.5Z", "date_type=solved_in_time&start_datetime=2026-01-01T00:00:00-03:00",
+		"update_start_datetime=2026-02-01T00:00:00Z&update_end_datetime=2026-01-01T00:00:00Z", "limit=0", "offset=-1", "limit=%zz"} {
+		f.Add(q)
+	}
+	sim := websim.New(websim.Options{Tickets: 300, Seed: 1, APIToken: "tok", Order: websim.OrderJump})
+	f.Fuzz(func(t *testing.T, q string) {
+		req := httptest.NewRequest("GET", "/tickets", nil)
+		req.URL.RawQuery = q
+		req.Header.Set("Authorization", "Bearer tok")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200:
+			var list []websim.Ticket
+			if err := json.Unmarshal(rec.Body.Bytes(), &list); err != nil {
+				t.Fatalf("200 body: %v", err)
+			}
+			if n, err := strconv.Atoi(rec.Header().Get("X-Total-Items")); err != nil || n < len(list) {
+				t.Fatalf("X-Total-Items %q for %d tickets", rec.Header().Get("X-Total-Items"), len(list))
+			}
+		case 422:
+			var e struct {
+				Code   int                 `json:"error_code"`
+				Detail map[string][]string `json:"detail"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code != 42201 || len(e.Detail) != 1 {
+				t.Fatalf("422 body %s", rec.Body)
+			}
+		default:
+			t.Fatalf("query %q: status %d %s", q, rec.Code, rec.Body)
+		}
+	})
+}

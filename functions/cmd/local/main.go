@@ -70,6 +70,7 @@ type options struct {
 	badFields float64
 	forbid    int
 	between   float64
+	allCancel bool
 	audit     bool
 	dataset   string
 	timeout   time.Duration
@@ -97,6 +98,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.order, "order", websim.OrderNumberDesc, "simulated system: the list's order, one of "+strings.Join(websim.Orders, ", ")+" (jump: unstable, a changed ticket moves to the end)")
 	fs.Float64Var(&o.badFields, "bad-field-rate", 0, "simulated system: share of tickets sent with one field of the wrong type")
 	fs.IntVar(&o.forbid, "forbid", 0, "simulated system: answer every ticket request 403 with this error code (40301 permission, 40304 licence)")
+	fs.BoolVar(&o.allCancel, "all-includes-canceled", false, "simulated system: filter_by=all lists canceled tickets too (the reference does not say; default: it does not)")
 	fs.Float64Var(&o.between, "between-runs", 0, "simulated system: after each session but the last, close, cancel and delete this share of the tickets (open ones) without a new updated_at")
 	fs.IntVar(&o.tokenTTL, "token-ttl-requests", 0, "simulated system: a session token dies after that many ticket requests (0 = never)")
 	fs.Int64Var(&o.seed, "seed", 1, "simulated system: random seed")
@@ -301,7 +303,7 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 		e.sim = websim.New(websim.Options{Tickets: o.tickets, Seed: o.seed, Email: "analista@example.com.br",
 			Password: randomString(12), APIToken: randomString(24), Latency: o.latency, RateLimit: o.rate,
 			FaultRate: o.faultRate, Churn: o.churn, TokenTTLRequests: o.tokenTTL, Mailbox: e.mail,
-			Order: o.order, BadFieldRate: o.badFields, Forbid: o.forbid})
+			Order: o.order, BadFieldRate: o.badFields, Forbid: o.forbid, AllIncludesCanceled: o.allCancel})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
