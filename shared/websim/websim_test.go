@@ -855,10 +855,14 @@ func TestTickets100k(t *testing.T) {
 }
 
 func BenchmarkPage(b *testing.B) {
-	sim, base := MustServer(b, websim.Options{Tickets: 100_000, Seed: 1}, nil)
-	tok := MustLogin(b, sim, base)
-	for i := 0; b.Loop(); i++ {
-		do(b, "GET", fullURL(base, 1+i%500, 200, everything[0], everything[1]), tok, nil)
+	for _, order := range websim.Orders {
+		b.Run(order, func(b *testing.B) {
+			sim, base := MustServer(b, websim.Options{Tickets: 100_000, Seed: 1, Order: order}, nil)
+			tok := MustLogin(b, sim, base)
+			for i := 0; b.Loop(); i++ {
+				do(b, "GET", fullURL(base, 1+i%400, 200, everything[0], everything[1]), tok, nil)
+			}
+		})
 	}
 }
 
