@@ -16,9 +16,10 @@
 // canceled and deleted while a pull pages through (churn), silent closes,
 // cancels and deletes between pulls (Silent), several list orders (one of
 // them unstable), a licence or permission missing (403), fields of the wrong
-// type, and session tokens that die after a number of requests. Churn and faults draw from random streams seeded by Options.Seed,
-// so a run with the same seed and the same sequence of requests sees the same
-// tickets, the same churn and the same faults.
+// type, and session tokens that die after a number of requests. Churn and
+// faults draw from random streams seeded by Options.Seed, so a run with the
+// same seed and the same sequence of requests sees the same tickets, the same
+// churn and the same faults.
 //
 // Where it differs from the real system:
 //   - There is one user. The rate limit is one fixed 60-second window shared by
@@ -57,7 +58,13 @@
 //   - A 403 (Options.Forbid) answers every ticket request, whoever asks; the
 //     real system decides by the user's licence and permission group.
 //   - Offset and limit errors are 422 with error code 42201, like every other
-//     query parameter error of the reference.
+//     query parameter error of the reference. Other list filters (desk_ids,
+//     client_ids, search, ...) are ignored, not validated.
+//   - No limit of 10 requests a minute per IP for requests without a token.
+//   - Half the canceled tickets carry a status named "Descartado" (a custom
+//     canceling status): only filter_by=canceled tells them from closed ones.
+//   - A wrong-typed field (Options.BadFieldRate) is one of a fixed set
+//     (badFields), never ticket_number, created_at, updated_at or is_closed.
 package websim
 
 import (
@@ -110,7 +117,7 @@ type Options struct {
 	Churn            float64       // per ticket-list page served, the share of tickets changed before the next page: created, updated, or silently closed, canceled or deleted
 	TokenTTLRequests int           // a session token dies (401) after this many ticket requests; 0: never
 
-	Order               string  // the list's order, one of Orders; default OrderNumberDesc
+	Order               string  // the list's order, one of Orders; default (and for an unknown value) OrderNumberDesc
 	BadFieldRate        float64 // share of tickets sent with one field of the wrong type (Fact.BadField)
 	Forbid              int     // 40301 (permission) or 40304 (licence): every ticket request answers 403 with that error; 0: none
 	AllIncludesCanceled bool    // filter_by=all lists canceled tickets too
