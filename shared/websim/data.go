@@ -52,9 +52,11 @@ var desks = []ref{{3, "Suporte N1"}, {4, "Suporte N2"}, {5, "Financeiro"}, {6, "
 
 var stages = []ref{{1, "Novo"}, {7, "Em atendimento"}, {9, "Aguardando cliente"}, {11, "Aguardando terceiros"}, {12, "Resolvido"}, {13, "Encerrado"}}
 
-// statuses holds the four the contract names plus one it does not, as a real
-// account with a custom status would send.
-var statuses = []ref{{1, "Opened"}, {2, "Closed"}, {3, "Canceled"}, {4, "Pending"}, {9, "Em análise"}}
+// statuses holds the four the contract names plus two it does not, as a real
+// account with custom statuses would send: "Em análise" (open) and
+// "Descartado", a canceling status whose name does not start with "Cancel",
+// so only the filter_by=canceled pass can tell such a ticket is canceled.
+var statuses = []ref{{1, "Opened"}, {2, "Closed"}, {3, "Canceled"}, {4, "Pending"}, {9, "Em análise"}, {10, "Descartado"}}
 
 const (
 	stOpened = iota
@@ -62,7 +64,17 @@ const (
 	stCanceled
 	stPending
 	stUnknown
+	stDiscarded
 )
+
+// ways are the created_by_way_of labels in the order of the list filter's
+// codes 0-12 (OpenAPI get_tickets, parameter created_by_way_of), plus one a
+// real account may send that the contract does not list.
+var ways = []string{"Tiflux Web", "Tiflux Agent", "Chat Widget", "Whatsapp", "Email", "External form",
+	"Tiflux Mobile", "Tiflux API", "Chat", "Recurrent activity", "Trigger", "Ticket Group", "AI Agent", "Portal do Parceiro"}
+
+var catalogs = []Catalog{{"TI", "Hardware", "Impressora"}, {"TI", "Acessos", "Novo usuário"}, {"TI", "Rede", "VPN"},
+	{"Financeiro", "Cobrança", "Segunda via de boleto"}, {"Implantação", "ERP", "Treinamento"}}
 
 var priorities = []ref{{1, "Low"}, {3, "Medium"}, {2, "High"}, {4, "Urgent"}, {5, "Critical"}}
 

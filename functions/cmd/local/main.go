@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -65,6 +66,11 @@ type options struct {
 	chunkSecs int
 	apiToken  bool
 	verify    bool
+	order     string
+	badFields float64
+	forbid    int
+	between   float64
+	allCancel bool
 	audit     bool
 	dataset   string
 	timeout   time.Duration
@@ -88,14 +94,19 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.rate, "rate-limit", 0, "requests per minute: the simulated system's limit and ExtractLoad's RATE_LIMIT_PER_MINUTE (0 = none)")
 	fs.DurationVar(&o.latency, "latency", 0, "simulated system: latency per request")
 	fs.Float64Var(&o.faultRate, "fault-rate", 0, "simulated system: share of requests answered 500")
-	fs.Float64Var(&o.churn, "churn", 0, "simulated system: share of tickets created or updated per page request")
+	fs.Float64Var(&o.churn, "churn", 0, "simulated system: per page request, the share of tickets created, updated, or closed, canceled or deleted without a new updated_at")
+	fs.StringVar(&o.order, "order", websim.OrderNumberDesc, "simulated system: the list's order, one of "+strings.Join(websim.Orders, ", ")+" (jump: unstable, a changed ticket moves to the end)")
+	fs.Float64Var(&o.badFields, "bad-field-rate", 0, "simulated system: share of tickets sent with one field of the wrong type")
+	fs.IntVar(&o.forbid, "forbid", 0, "simulated system: answer every ticket request 403 with this error code (40301 permission, 40304 licence)")
+	fs.BoolVar(&o.allCancel, "all-includes-canceled", false, "simulated system: filter_by=all lists canceled tickets too (the reference does not say; default: it does not)")
+	fs.Float64Var(&o.between, "between-runs", 0, "simulated system: after each session but the last, close, cancel and delete this share of the tickets (open ones) without a new updated_at")
 	fs.IntVar(&o.tokenTTL, "token-ttl-requests", 0, "simulated system: a session token dies after that many ticket requests (0 = never)")
 	fs.Int64Var(&o.seed, "seed", 1, "simulated system: random seed")
 	fs.IntVar(&o.sessions, "sessions", 1, "sessions to run one after the other; with more than one, the faults apply to all but the last")
 	fs.BoolVar(&o.redeliver, "redeliver", false, "the push relay delivers every message twice")
 	fs.IntVar(&o.chunkSecs, "chunk-seconds", 0, "ExtractLoad's EXTRACT_CHUNK_SECONDS (0 = its default)")
 	fs.BoolVar(&o.apiToken, "api-token", false, "simulated system: log in with an API token (api-token mode) instead of the OTP")
-	fs.BoolVar(&o.verify, "verify", false, "after the last session, compare the table with the simulated system's tickets")
+	fs.BoolVar(&o.verify, "verify", false, "after the last session, compare the table with the simulated system's tickets: missing, duplicated, stale, wrong situacao")
 	fs.BoolVar(&o.audit, "audit", false, "after the last session, look for every secret of the run in clear in the function logs and Pub/Sub messages")
 	fs.StringVar(&o.dataset, "dataset", "tiflux", "BigQuery dataset (BQ_DATASET)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up a session after this long")
@@ -125,6 +136,20 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.sessions < 1 {
 		return o, fmt.Errorf("--sessions must be 1 or more")
+	}
+	if !slices.Contains(websim.Orders, o.order) {
+		return o, fmt.Errorf("--order %q: want one of %s", o.order, strings.Join(websim.Orders, ", "))
+	}
+	if o.forbid != 0 && o.forbid != 40301 && o.forbid != 40304 {
+		return o, fmt.Errorf("--forbid %d: want 40301, 40304 or 0", o.forbid)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"--bad-field-rate", o.badFields}, {"--between-runs", o.between}, {"--churn", o.churn}, {"--fault-rate", o.faultRate}} {
+		if f.v < 0 || f.v > 1 {
+			return o, fmt.Errorf("%s %v: want a share from 0 to 1", f.name, f.v)
+		}
 	}
 	return o, nil
 }
@@ -157,7 +182,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				code = 1
 			}
 			sum.Verify = v
-			if v != nil && !v.ok() {
+			if v != nil && !v.OK() {
 				code = 1
 			}
 		}
@@ -178,6 +203,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printSummary(stdout, sum, o.json)
 		if sum.Outcome != "ok" || !sum.Logout {
 			code = 1
+		}
+		if i < o.sessions && o.between > 0 && env.sim != nil {
+			c, x, d := env.sim.Silent(o.between)
+			fmt.Fprintf(stderr, "between sessions: %d tickets closed, %d canceled, %d deleted without a new updated_at\n", c, x, d)
 		}
 	}
 	return code
@@ -273,7 +302,8 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	if webURL == "" {
 		e.sim = websim.New(websim.Options{Tickets: o.tickets, Seed: o.seed, Email: "analista@example.com.br",
 			Password: randomString(12), APIToken: randomString(24), Latency: o.latency, RateLimit: o.rate,
-			FaultRate: o.faultRate, Churn: o.churn, TokenTTLRequests: o.tokenTTL, Mailbox: e.mail})
+			FaultRate: o.faultRate, Churn: o.churn, TokenTTLRequests: o.tokenTTL, Mailbox: e.mail,
+			Order: o.order, BadFieldRate: o.badFields, Forbid: o.forbid, AllIncludesCanceled: o.allCancel})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err

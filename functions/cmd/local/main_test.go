@@ -249,3 +249,36 @@ func waitTCP(t *testing.T, addr string) {
 	}
 	t.Fatalf("nothing listens on %s", addr)
 }
+
+// The real system's ways (issue 10): an unstable order, churn of every kind
+// during the pull, then silent closes, cancels and deletes between two runs;
+// after the second run the table equals the truth, situacao included.
+func TestUnstableOrderChurnAndSilentChanges(t *testing.T) {
+	r := runLocal(t, "--tickets", "2000", "--sessions", "2", "--order", "jump", "--churn", "0.005",
+		"--between-runs", "0.02", "--bad-field-rate", "0.02", "--verify", "--timeout", "5m")
+
+	if len(r.summaries) != 2 {
+		t.Fatalf("got %d summaries, want 2\n%s", len(r.summaries), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "between sessions:") {
+		t.Errorf("stderr: want the silent changes between the sessions reported\n%s", r.stderr)
+	}
+	last := r.last()
+	if v := last.Verify; r.exit != 0 || last.Outcome != "ok" || v == nil || !v.OK() || v.Deleted == 0 {
+		t.Fatalf("got exit %d, %+v verify %+v; want ok, some deleted tickets, and 0 missing, duplicated, stale, wrong situacao\n%s", r.exit, last, v, r.stderr)
+	}
+}
+
+// A run answered 403 fails at once, and still logs out.
+func TestForbidden(t *testing.T) {
+	r := runLocal(t, "--tickets", "100", "--forbid", "40304", "--timeout", "2m")
+
+	s := r.last()
+	if r.exit == 0 || s.Outcome != "failed" || !strings.Contains(s.Error, "403") || !strings.Contains(s.Error, "40304") || !s.Logout {
+		t.Fatalf("got exit %d, %+v; want failed with 403 and 40304 in the error, logged out\n%s", r.exit, s, r.stderr)
+	}
+	// login, code, one ticket request, logout.
+	if s.Requests > 4 {
+		t.Errorf("requests: got %d, want at most 4 (no retry of a 403)", s.Requests)
+	}
+}

@@ -10,29 +10,31 @@ import (
 	"os"
 	"time"
 
+	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // summary is the JSON summary of CONTRACT section 7.
 type summary struct {
-	SessionID   string           `json:"session_id"`
-	Auth        string           `json:"auth"`
-	Mode        string           `json:"mode"`
-	Outcome     string           `json:"outcome"`
-	Error       string           `json:"error"`
-	Pages       int64            `json:"pages"`
-	Requests    int64            `json:"requests"`
-	Tickets     int64            `json:"tickets"`
-	Inserted    int64            `json:"inserted"`
-	Updated     int64            `json:"updated"`
-	RowsInTable int64            `json:"rows_in_table"`
-	Logout      bool             `json:"logout"`
-	Logouts     *int             `json:"logouts_accepted,omitempty"` // simulated system: logouts it accepted for this session
-	DurationsMS map[string]int64 `json:"durations_ms"`
-	Verify      *verification    `json:"verify,omitempty"`
-	Leaks       *[]string        `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
+	SessionID   string               `json:"session_id"`
+	Auth        string               `json:"auth"`
+	Mode        string               `json:"mode"`
+	Outcome     string               `json:"outcome"`
+	Error       string               `json:"error"`
+	Pages       int64                `json:"pages"`
+	Requests    int64                `json:"requests"`
+	Tickets     int64                `json:"tickets"`
+	Inserted    int64                `json:"inserted"`
+	Updated     int64                `json:"updated"`
+	RowsInTable int64                `json:"rows_in_table"`
+	Logout      bool                 `json:"logout"`
+	Logouts     *int                 `json:"logouts_accepted,omitempty"` // simulated system: logouts it accepted for this session
+	DurationsMS map[string]int64     `json:"durations_ms"`
+	Verify      *websim.Verification `json:"verify,omitempty"`
+	Leaks       *[]string            `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
 
 }
 
@@ -156,51 +158,15 @@ func (e *env) awaitFinished(ctx context.Context, sessionID string) (chain.LoadFi
 	}
 }
 
-// verification compares the table with the simulated system's tickets.
-type verification struct {
-	Truth      int `json:"truth"`
-	Missing    int `json:"missing"`
-	Duplicated int `json:"duplicated"`
-	Stale      int `json:"stale"`
-}
-
-func (v *verification) ok() bool { return v.Missing == 0 && v.Duplicated == 0 && v.Stale == 0 }
-
-func (e *env) verify(ctx context.Context) (*verification, error) {
-	truth := e.sim.Truth()
+// verify compares the table with the simulated system's tickets
+// (websim.Verify): 0 missing, 0 duplicated, 0 stale, 0 wrong situacao.
+func (e *env) verify(ctx context.Context) (*websim.Verification, error) {
 	rows, err := e.tableVersions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	v := &verification{Truth: len(truth)}
-	seen := map[int64]int{}
-	for _, r := range rows {
-		seen[r.Number]++
-	}
-	latest := map[int64]time.Time{}
-	for _, r := range rows {
-		latest[r.Number] = r.UpdatedAt
-	}
-	for _, t := range truth {
-		n := *t.Number
-		switch c := seen[n]; {
-		case c == 0:
-			v.Missing++
-		case c > 1:
-			v.Duplicated++
-		}
-		if want, err := time.Parse(time.RFC3339, deref(t.UpdatedAt)); err == nil && seen[n] > 0 && !latest[n].Equal(want) {
-			v.Stale++
-		}
-	}
-	return v, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	v := websim.Verify(e.sim.Truth(), rows)
+	return &v, nil
 }
 
 func printSummary(w io.Writer, s summary, asJSON bool) {
@@ -221,7 +187,8 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 		fmt.Fprintf(w, "  audit: %d secrets in clear %v\n", len(*s.Leaks), *s.Leaks)
 	}
 	if v := s.Verify; v != nil {
-		fmt.Fprintf(w, "  verify: %d tickets in the web system; %d missing, %d duplicated, %d stale\n", v.Truth, v.Missing, v.Duplicated, v.Stale)
+		fmt.Fprintf(w, "  verify: %d tickets in the web system (%d deleted); %d missing, %d duplicated, %d stale, %d wrong situacao, %d extra\n",
+			v.Truth, v.Deleted, v.Missing, v.Duplicated, v.Stale, v.WrongSituacao, v.Extra)
 	}
 }
 
@@ -235,17 +202,19 @@ func isTerminal(w io.Writer) bool {
 }
 
 type version struct {
-	Number    int64     `bigquery:"numero_ticket"`
-	UpdatedAt time.Time `bigquery:"atualizado_em_utc"`
+	Number    int64               `bigquery:"numero_ticket"`
+	UpdatedAt time.Time           `bigquery:"atualizado_em_utc"`
+	Situacao  bigquery.NullString `bigquery:"situacao"`
 }
 
-// tableVersions reads every row's key and version from the tickets table.
-func (e *env) tableVersions(ctx context.Context) ([]version, error) {
-	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc FROM `" + e.o.dataset + ".tickets`").Read(ctx)
+// tableVersions reads every row's key, version and situacao from the
+// tickets table (the situacao column of CONTRACT section 6).
+func (e *env) tableVersions(ctx context.Context) ([]websim.Row, error) {
+	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc, situacao FROM `" + e.o.dataset + ".tickets`").Read(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read tickets: %w", err)
 	}
-	var out []version
+	var out []websim.Row
 	for {
 		var v version
 		err := it.Next(&v)
@@ -255,6 +224,6 @@ func (e *env) tableVersions(ctx context.Context) ([]version, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read tickets: %w", err)
 		}
-		out = append(out, v)
+		out = append(out, websim.Row{Number: v.Number, UpdatedAt: v.UpdatedAt, Situacao: v.Situacao.StringVal})
 	}
 }
