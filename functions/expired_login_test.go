@@ -18,7 +18,7 @@ func TestCompleteLoginDropsExpiredSession(t *testing.T) {
 	ctx := context.Background()
 	wh := w.mustWarehouse(t)
 	const id = "0190e000-dead-7000-8000-000000000001"
-	sealed, _ := w.sealer.Seal("tmp-that-expired", id)
+	sealed, _ := w.sealer.SealTmp("tmp-that-expired", id)
 	requested := time.Now().Add(-30 * time.Minute)
 	msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: id, TmpSealed: sealed,
 		RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeAuto})

@@ -69,8 +69,8 @@ func load(fn config.Function) (*config.Config, *seal.Sealer, error) {
 		return nil, nil, err
 	}
 	logging.Redact(logger, cfg.Password, cfg.APIToken, string(cfg.WebhookSecret),
-		base64.StdEncoding.EncodeToString(cfg.SealKey))
-	s, err := seal.New(cfg.SealKey)
+		base64.StdEncoding.EncodeToString(cfg.SealKey), base64.StdEncoding.EncodeToString(cfg.SealKeyPrevious))
+	s, err := seal.New(cfg.SealKey, cfg.SealKeyPrevious)
 	if err != nil {
 		return nil, nil, err
 	}

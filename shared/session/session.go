@@ -160,7 +160,7 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 		return Started{}, fail(KindWeb, "login start", err)
 	}
 	logging.Redact(s.Log, tmp)
-	sealed, err := s.Sealer.Seal(tmp, id)
+	sealed, err := s.Sealer.SealTmp(tmp, id)
 	if err != nil {
 		return Started{}, fail(KindInternal, "seal tmp", err)
 	}
@@ -230,7 +230,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 			"event", "login.stale_code", "received_at", code.ReceivedAt, "requested_at", newest.msg.RequestedAt)
 		return "", fail(KindStaleCode, "the code predates the newest pending login", nil)
 	}
-	tmp, err := c.Sealer.Open(newest.msg.TmpSealed, id)
+	tmp, err := c.Sealer.OpenTmp(newest.msg.TmpSealed, id)
 	if err != nil {
 		// Sealed under another key: it can never complete, so drop it.
 		c.drop(ctx, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY")
