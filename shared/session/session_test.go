@@ -232,3 +232,35 @@ func TestStartDrainsExpiredPendingLogins(t *testing.T) {
 		t.Errorf("the live session was expired:\n%s", logs)
 	}
 }
+
+type recorded struct {
+	mu   sync.Mutex
+	runs []session.FailedLogin
+}
+
+func (r *recorded) RecordFailedLogin(_ context.Context, f session.FailedLogin) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runs = append(r.runs, f)
+	return nil
+}
+
+// A dropped login is recorded with its requested mode (the recorder resolves
+// auto) and the finish time of the injected clock, not the wall clock.
+func TestExpiredLoginIsRecordedByTheInjectedClock(t *testing.T) {
+	w := mustWorld(t, websim.Options{})
+	clock := time.Now().Add(3 * time.Hour)
+	const id = "0190e000-dead-7000-8000-000000000021"
+	w.publishPending(t, id, clock.Add(-time.Hour), 10*time.Minute)
+	runs := &recorded{}
+	w.starter.Pull, w.starter.SubLoginPending, w.starter.Runs = w.bus, "login-pending-complete", runs
+	w.starter.Now = func() time.Time { return clock }
+	w.mustStart(t)
+	if len(runs.runs) != 1 {
+		t.Fatalf("got %d recorded runs, want 1", len(runs.runs))
+	}
+	got := runs.runs[0]
+	if got.SessionID != id || !got.FinishedAt.Equal(clock.UTC()) || got.Mode != chain.ModeAuto {
+		t.Errorf("got %+v, want %s finished at %v, mode auto", got, id, clock.UTC())
+	}
+}
