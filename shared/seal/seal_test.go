@@ -76,15 +76,28 @@ func TestNewRejectsBadKey(t *testing.T) {
 
 func FuzzOpen(f *testing.F) {
 	s := mustSealer(f, 7)
+	// The same sealer after a rotation: key 8 current, key 7 previous.
+	rotated, err := seal.New(bytes.Repeat([]byte{8}, seal.KeySize), bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
 	good, _ := s.Seal("tok", "sess")
 	f.Add(good, "sess")
 	f.Add("", "")
 	f.Add("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x")
 	f.Fuzz(func(t *testing.T, sealed, session string) {
-		got, err := s.Open(sealed, session)
-		// Only a genuine seal (the seed, made under this key for "sess") opens.
-		if err == nil && (session != "sess" || got != "tok") {
-			t.Fatalf("Open accepted a forged value: %q", got)
+		for name, open := range map[string]func(string, string) (string, error){
+			"Open": s.Open, "RotatedOpen": rotated.Open,
+		} {
+			got, err := open(sealed, session)
+			// Only a genuine seal (the seed, made under key 7 for "sess") opens.
+			if err == nil && (session != "sess" || got != "tok") {
+				t.Fatalf("%s accepted a forged value: %q", name, got)
+			}
+		}
+		// No token seal opens as a tmp.
+		if got, err := rotated.OpenTmp(sealed, session); err == nil {
+			t.Fatalf("OpenTmp accepted a value never sealed as a tmp: %q", got)
 		}
 	})
 }
