@@ -322,9 +322,16 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 
 	id := newest.msg.SessionID
 	log = log.With("session_id", id)
+	// Acking and nacking get a moment of their own: the work's deadline
+	// may be what ended it.
+	settle := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	}
 	release := func() {
 		stopHold()
-		if err := newest.leased.Nack(wctx); err != nil {
+		sctx, scancel := settle()
+		defer scancel()
+		if err := newest.leased.Nack(sctx); err != nil {
 			log.Warn("could not hand the pending session back; it returns after its ack deadline", "error", err)
 		}
 	}
@@ -339,7 +346,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	if err != nil {
 		// Sealed under another key: it can never complete, so drop it.
 		stopHold()
-		dropPending(wctx, c.Runs, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY", c.Now())
+		dropPending(ctx, c.Runs, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY", c.Now())
 		return "", fail(KindNoPending, "pending session unreadable", err)
 	}
 	defer logging.RedactScoped(c.Log, tmp)()
@@ -375,7 +382,9 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		dropPending(lctx, c.Runs, log, newest, "logged in but session-ready could not be published", c.Now())
 		return "", fail(KindBus, "publish session-ready", err)
 	}
-	if err := newest.leased.Ack(wctx); err != nil {
+	sctx, scancel := settle()
+	defer scancel()
+	if err := newest.leased.Ack(sctx); err != nil {
 		// The session is live and announced; a redelivered pending message
 		// would only meet a spent tmp (422) and then expire.
 		log.Warn("could not ack the completed pending session", "error", err)

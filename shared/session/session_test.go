@@ -264,3 +264,24 @@ func TestExpiredLoginIsRecordedByTheInjectedClock(t *testing.T) {
 		t.Errorf("got %+v, want %s finished at %v, mode auto", got, id, clock.UTC())
 	}
 }
+
+// The exchange and its retries are capped by Work: past it the completion
+// gives up as a web failure (the Apps Script retries) and hands the pending
+// login back, instead of running past the function's timeout.
+func TestCompleteStopsAtItsWorkDeadline(t *testing.T) {
+	w := mustWorld(t, websim.Options{Latency: 200 * time.Millisecond})
+	id, code := w.mustStart(t)
+	w.sim.SetFaults(1, 0, 0) // every request fails: the client retries
+	w.completer.Work = 500 * time.Millisecond
+	_, err := w.completer.Complete(context.Background(), session.Code{Code: code, ReceivedAt: time.Now(), MessageID: "m", Source: "gmail"})
+	if session.KindOf(err) != session.KindWeb || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want a web failure at the work deadline", err)
+	}
+	got, err := w.bus.Pull(context.Background(), "login-pending-complete", time.Second)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("got %d pending (%v), want the login handed back", len(got), err)
+	}
+	if m, _ := chain.DecodeLoginPending(got[0].Message); m.SessionID != id {
+		t.Errorf("got pending %s, want %s", m.SessionID, id)
+	}
+}
