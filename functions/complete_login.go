@@ -36,6 +36,11 @@ func completeLogin(w http.ResponseWriter, r *http.Request) {
 		MessageID: req.MessageID, Source: req.Source})
 	if err != nil {
 		status, msg := completeAnswer(err)
+		if status == http.StatusNotFound || status >= 500 {
+			// The Apps Script retries these, possibly with the very same
+			// signed request: it is not a replay.
+			d.verifier.Forget(req)
+		}
 		if status >= 500 {
 			logger.ErrorContext(r.Context(), "complete login failed", "status", status, "error", err)
 		}

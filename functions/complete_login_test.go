@@ -180,3 +180,22 @@ func TestCompleteLoginRefusesBadRequests(t *testing.T) {
 		t.Errorf("the good code afterwards: got %d %v, want 200", a.status, a.body)
 	}
 }
+
+// A signed request captured and sent again within the 300 s window is a
+// replay: 409 (CONTRACT section 4), and it completes nothing.
+func TestCompleteLoginRefusesReplay(t *testing.T) {
+	w := mustWorld(t, websim.Options{}, nil)
+	_, code := w.mustPending(t)
+	body := []byte(`{"code":"` + code + `","received_at":"` + time.Now().UTC().Format(time.RFC3339) + `","message_id":"m1","source":"gmail"}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	h := http.Header{"X-Otp-Timestamp": {ts}, "X-Otp-Signature": {webhook.Sign(w.secret, ts, body)}}
+	first := post(t, "/CompleteLogin", body, h)
+	_, _ = w.mustPending(t) // a fresh pending login the replay could otherwise hit
+	replay := post(t, "/CompleteLogin", body, h)
+	if first.status != 200 || replay.status != 409 || replay.body["error"] == nil {
+		t.Fatalf("got %d then %d %v, want 200 then 409 with an error", first.status, replay.status, replay.body)
+	}
+	if n := len(w.messages("session-ready")); n != 1 {
+		t.Errorf("got %d session-ready messages, want 1", n)
+	}
+}

@@ -18,7 +18,7 @@ func TestCompleteLoginDropsExpiredSession(t *testing.T) {
 	ctx := context.Background()
 	wh := w.mustWarehouse(t)
 	const id = "0190e000-dead-7000-8000-000000000001"
-	sealed, _ := w.sealer.Seal("tmp-that-expired", id)
+	sealed, _ := w.sealer.SealTmp("tmp-that-expired", id)
 	requested := time.Now().Add(-30 * time.Minute)
 	msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: id, TmpSealed: sealed,
 		RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeAuto})
@@ -40,6 +40,9 @@ func TestCompleteLoginDropsExpiredSession(t *testing.T) {
 	}
 	if run.Outcome != "failed" || !strings.Contains(run.Error, "never arrived") {
 		t.Errorf("got outcome %q error %q, want failed, the code never arrived", run.Outcome, run.Error)
+	}
+	if run.Mode != "full" {
+		t.Errorf("got mode %q, want full: auto resolved as ExtractLoad would with no run before", run.Mode)
 	}
 	logs := w.readLogs(t)
 	if !strings.Contains(logs, `"severity":"ERROR"`) || !strings.Contains(logs, `"event":"login.expired"`) || !strings.Contains(logs, id) {
@@ -64,4 +67,47 @@ func (w *world) mustWarehouse(t *testing.T) *warehouse.Warehouse {
 		t.Fatal(err)
 	}
 	return wh
+}
+
+// The pending subscription keeps a message only as long as its code lives,
+// so the next StartLogin drains the expired pending logins: each is recorded
+// in sync_runs as failed and logged login.expired at ERROR; a live one stays
+// for CompleteLogin.
+func TestStartLoginRecordsExpiredPendingLogins(t *testing.T) {
+	w := mustWorld(t, websim.Options{}, nil)
+	ctx := context.Background()
+	wh := w.mustWarehouse(t)
+	const expired, live = "0190e000-dead-7000-8000-000000000011", "0190e000-1111-7000-8000-000000000012"
+	for _, p := range []struct {
+		id  string
+		age time.Duration
+	}{{expired, 30 * time.Minute}, {live, time.Minute}} {
+		sealed, _ := w.sealer.SealTmp("tmp-"+p.id, p.id)
+		requested := time.Now().Add(-p.age)
+		msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: p.id, TmpSealed: sealed,
+			RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeIncremental})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.bus.Publish(ctx, "login-pending", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := post(t, "/StartLogin", []byte(`{"mode":"full"}`), nil); a.status != 202 {
+		t.Fatalf("StartLogin: %d %v", a.status, a.body)
+	}
+	run, err := wh.Run(ctx, expired)
+	if err != nil || run == nil {
+		t.Fatalf("sync_runs has no row for the expired session (%v)", err)
+	}
+	if run.Outcome != "failed" || !strings.Contains(run.Error, "never arrived") || run.Mode != "incremental" || run.FinishedAt.IsZero() {
+		t.Errorf("got %+v, want failed, the code never arrived, incremental, finished", run)
+	}
+	if r, err := wh.Run(ctx, live); err != nil || r != nil {
+		t.Errorf("the live pending login was recorded: %+v %v", r, err)
+	}
+	logs := w.readLogs(t)
+	if !strings.Contains(logs, `"event":"login.expired"`) || !strings.Contains(logs, expired) {
+		t.Errorf("no login.expired line naming %s:\n%s", expired, logs)
+	}
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 )
 
+// Each is wrapped so that a panic anywhere in it is one redacted ERROR line
+// and a 500 (HTTP) or an error (events), never a raw stack (recover.go).
 func init() {
-	functions.HTTP("StartLogin", startLogin)
-	functions.HTTP("CompleteLogin", completeLogin)
-	functions.CloudEvent("ExtractLoad", extractLoad)
-	functions.CloudEvent("Logout", logout)
+	functions.HTTP("StartLogin", recoverHTTP("StartLogin", startLogin))
+	functions.HTTP("CompleteLogin", recoverHTTP("CompleteLogin", completeLogin))
+	functions.CloudEvent("ExtractLoad", recoverEvent("ExtractLoad", extractLoad))
+	functions.CloudEvent("Logout", recoverEvent("Logout", logout))
 }

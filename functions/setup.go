@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/config"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
@@ -41,26 +44,86 @@ type stdout struct{}
 
 func (stdout) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
+// buildTimeout bounds one build of a function's clients; a request waits
+// for a build at most this long (or until its own context ends).
+const buildTimeout = 30 * time.Second
+
+// lazy builds a function's clients once. The build runs outside the mutex
+// on a deadline of its own, and every request waits for it only as long as
+// its context and buildTimeout allow: a hung build cannot block the
+// instance. A failed build is forgotten, so the next request tries again.
 type lazy[T any] struct {
-	mu    sync.Mutex
-	build func(context.Context) (T, error)
-	v     T
-	built bool
+	mu       sync.Mutex
+	build    func(context.Context) (T, error)
+	timeout  time.Duration // 0: buildTimeout
+	v        T
+	built    bool
+	inflight *buildRun[T]
+}
+
+type buildRun[T any] struct {
+	done chan struct{}
+	err  error
 }
 
 func (l *lazy[T]) get(ctx context.Context) (T, error) {
+	var zero T
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.built {
+		defer l.mu.Unlock()
 		return l.v, nil
 	}
-	v, err := l.build(context.WithoutCancel(ctx))
-	if err != nil {
-		logger.ErrorContext(ctx, "function cannot start", "error", err)
-		return v, err
+	timeout := l.timeout
+	if timeout <= 0 {
+		timeout = buildTimeout
 	}
-	l.v, l.built = v, true
-	return v, nil
+	run := l.inflight
+	if run == nil {
+		run = &buildRun[T]{done: make(chan struct{})}
+		l.inflight = run
+		go l.run(ctx, run, timeout)
+	}
+	l.mu.Unlock()
+	wait := time.NewTimer(timeout + time.Second)
+	defer wait.Stop()
+	select {
+	case <-run.done:
+	case <-ctx.Done():
+		return zero, fmt.Errorf("waiting for the function's clients: %w", ctx.Err())
+	case <-wait.C:
+		return zero, errors.New("building the function's clients took too long")
+	}
+	if run.err != nil {
+		return zero, run.err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.v, nil
+}
+
+// run builds on a context that outlives the request that started it but not
+// the timeout.
+func (l *lazy[T]) run(ctx context.Context, run *buildRun[T], timeout time.Duration) {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	v, err := func() (v T, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic while building the function's clients: %s", panicText(p))
+			}
+		}()
+		return l.build(bctx)
+	}()
+	l.mu.Lock()
+	if err == nil {
+		l.v, l.built = v, true
+	} else {
+		logger.ErrorContext(ctx, "function cannot start", "error", err)
+	}
+	run.err = err
+	l.inflight = nil
+	l.mu.Unlock()
+	close(run.done)
 }
 
 func load(fn config.Function) (*config.Config, *seal.Sealer, error) {
@@ -69,8 +132,8 @@ func load(fn config.Function) (*config.Config, *seal.Sealer, error) {
 		return nil, nil, err
 	}
 	logging.Redact(logger, cfg.Password, cfg.APIToken, string(cfg.WebhookSecret),
-		base64.StdEncoding.EncodeToString(cfg.SealKey))
-	s, err := seal.New(cfg.SealKey)
+		base64.StdEncoding.EncodeToString(cfg.SealKey), base64.StdEncoding.EncodeToString(cfg.SealKeyPrevious))
+	s, err := seal.New(cfg.SealKey, cfg.SealKeyPrevious)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,14 +151,16 @@ func buildStarter(ctx context.Context) (*session.Starter, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := bus.New(ctx, cfg.Project)
+	b, wh, _, err := openBusAndWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now
 	return &session.Starter{Web: webClient(cfg, 0), Bus: b, Sealer: sealer,
 		Email: cfg.Email, Password: cfg.Password, APIToken: cfg.APIToken, OTPTTL: cfg.OTPTTL,
 		TopicLoginPending: cfg.TopicLoginPending, TopicSessionReady: cfg.TopicSessionReady,
-		Now: time.Now, Log: logger, NewID: session.NewID}, nil
+		Pull: b, Runs: failedLogins{wh: wh, fullRefresh: cfg.FullRefresh, now: now}, SubLoginPending: cfg.SubLoginPending,
+		Now: now, Log: logger, NewID: session.NewID}, nil
 }
 
 type completeDeps struct {
@@ -108,43 +173,87 @@ func buildCompleter(ctx context.Context) (*completeDeps, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, wh, err := openBusAndWarehouse(ctx, cfg)
+	b, wh, _, err := openBusAndWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now
+	// The function has 120 s: 10 s waiting for a pending session, 60 s of
+	// exchange, sealing and publishing (retries included: the context caps
+	// them), 15 s to log out after a failed publish, the rest for the answer.
 	return &completeDeps{
-		verifier: &webhook.Verifier{Secret: cfg.WebhookSecret, Now: time.Now,
+		verifier: &webhook.Verifier{Secret: cfg.WebhookSecret, Now: now,
 			MaxSkew: 300 * time.Second, MaxBody: 64 << 10},
 		completer: &session.Completer{Web: webClient(cfg, 0), Bus: b, Pull: b,
-			Runs: failedLogins{wh}, Sealer: sealer,
+			Runs: failedLogins{wh: wh, fullRefresh: cfg.FullRefresh, now: now}, Sealer: sealer,
 			SubLoginPending: cfg.SubLoginPending, TopicSessionReady: cfg.TopicSessionReady,
-			PullWait: 10 * time.Second, ClockSkew: 60 * time.Second, Now: time.Now, Log: logger},
+			PullWait: 10 * time.Second, ClockSkew: 60 * time.Second, Work: session.DefaultWork,
+			Now: now, Log: logger},
 	}, nil
 }
 
 // openBusAndWarehouse connects to Pub/Sub and BigQuery; on failure it
 // leaves nothing open, as the build is tried again at the next request.
-func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *warehouse.Warehouse, error) {
+// The returned closeAll closes both, for a build that fails after this.
+func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *warehouse.Warehouse, func(), error) {
 	b, err := bus.New(ctx, cfg.Project)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
 	if err != nil {
 		_ = b.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	closeAll := func() {
+		_ = b.Close()
+		_ = client.Close()
 	}
 	return b, warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, Table: cfg.Table,
 		RunsTable: cfg.RunsTable, Location: cfg.Location, StagingTTL: 24 * time.Hour,
-		Logger: logger, Now: time.Now}), nil
+		Logger: logger, Now: time.Now}), closeAll, nil
 }
 
 // failedLogins records in sync_runs the logins whose code never came.
-type failedLogins struct{ wh *warehouse.Warehouse }
+type failedLogins struct {
+	wh          *warehouse.Warehouse
+	fullRefresh time.Duration
+	now         func() time.Time
+}
 
 func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLogin) error {
-	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp", Mode: string(fl.Mode),
-		StartedAt: fl.RequestedAt, FinishedAt: time.Now().UTC(), Outcome: "failed", Error: fl.Reason})
+	finished := fl.FinishedAt
+	if finished.IsZero() {
+		finished = f.now()
+	}
+	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
+		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
+		Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+}
+
+// resolve gives sync_runs the mode the run would have had, by ExtractLoad's
+// rule for auto (CONTRACT section 5, FULL_REFRESH_HOURS): full when no
+// successful full pull started within FULL_REFRESH_HOURS minus one hour, or
+// no successful pull at all; else incremental. Unreadable: auto, as asked.
+func (f failedLogins) resolve(ctx context.Context, m chain.Mode) string {
+	if m != chain.ModeAuto {
+		return string(m)
+	}
+	lastFull, err := f.wh.LastSuccessfulRun(ctx, string(chain.ModeFull))
+	if err != nil {
+		return string(m)
+	}
+	if lastFull == nil || lastFull.StartedAt.Before(f.now().Add(-(f.fullRefresh - time.Hour))) {
+		return string(chain.ModeFull)
+	}
+	last, err := f.wh.LastSuccessfulRun(ctx, "")
+	if err != nil {
+		return string(m)
+	}
+	if last == nil || last.WindowTo.IsZero() {
+		return string(chain.ModeFull)
+	}
+	return string(chain.ModeIncremental)
 }
 
 func buildLoader(ctx context.Context) (*extract.Loader, error) {
@@ -152,12 +261,14 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, wh, err := openBusAndWarehouse(ctx, cfg)
+	b, wh, closeAll, err := openBusAndWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	if err := wh.EnsureTables(ctx); err != nil {
-		_ = b.Close()
+		// Tried again at the next event: close both clients, or each
+		// failing event leaks one of each.
+		closeAll()
 		return nil, err
 	}
 	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,

@@ -30,7 +30,7 @@ func TestStartLoginPublishesPendingSession(t *testing.T) {
 		t.Errorf("message %+v does not match the answer %v", m, a.body)
 	}
 	// The sealed tmp, with the e-mailed code, really logs in.
-	tmp, err := w.sealer.Open(m.TmpSealed, m.SessionID)
+	tmp, err := w.sealer.OpenTmp(m.TmpSealed, m.SessionID)
 	if err != nil {
 		t.Fatal(err)
 	}

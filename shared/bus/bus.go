@@ -191,3 +191,46 @@ func (b *Bus) EnsureSubscription(ctx context.Context, id, topic string, ackDeadl
 	}
 	return nil
 }
+
+// Extend pushes the message's ack deadline to d from now (whole seconds, at
+// least 1), so that no other puller receives it meanwhile.
+func (l *Leased) Extend(ctx context.Context, d time.Duration) error {
+	secs := int32(max(d/time.Second, 1))
+	err := l.bus.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
+		Subscription: l.sub, AckIds: []string{l.ackID}, AckDeadlineSeconds: min(secs, 600)})
+	if err != nil {
+		return fmt.Errorf("extend %s: %w", l.ID, err)
+	}
+	return nil
+}
+
+// Hold keeps the message leased while its holder works: it extends the ack
+// deadline to lease now and again every third of lease, until stop is called
+// (then Ack or Nack it). A failed extension is tried again at the next tick.
+func (l *Leased) Hold(lease time.Duration) (stop func()) {
+	lease = max(lease, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			ectx, ecancel := context.WithTimeout(ctx, lease/3)
+			_ = l.Extend(ectx, lease)
+			ecancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+}

@@ -57,8 +57,9 @@ type Config struct {
 
 	LoginPath, OTPPath, TicketsPath, LogoutPath string
 
-	WebhookSecret []byte
-	SealKey       []byte
+	WebhookSecret   []byte
+	SealKey         []byte
+	SealKeyPrevious []byte // the key before the last rotation; nil when unset
 
 	OTPTTL      time.Duration
 	MaxEventAge time.Duration
@@ -94,6 +95,7 @@ var (
 	logoutPath   = Var{Name: "WEB_LOGOUT_PATH", Default: "/logout"}
 	webhookKey   = Var{Name: "OTP_WEBHOOK_SECRET", Required: true, Secret: true}
 	sealKey      = Var{Name: "TOKEN_SEAL_KEY", Required: true, Secret: true}
+	sealKeyPrev  = Var{Name: "TOKEN_SEAL_KEY_PREVIOUS", Secret: true}
 	otpTTL       = Var{Name: "OTP_TTL_MINUTES", Default: "10"}
 	maxEventAge  = Var{Name: "MAX_EVENT_AGE_MINUTES", Default: "60"}
 	windowDays   = Var{Name: "WINDOW_DAYS", Default: "180"}
@@ -116,14 +118,17 @@ var (
 
 // Vars lists the variables fn reads, in a stable order.
 func Vars(fn Function) []Var {
-	common := []Var{project, webBaseURL, sealKey}
+	common := []Var{project, webBaseURL, sealKey, sealKeyPrev}
 	switch fn {
 	case StartLogin:
-		return append(common, webEmail, webPassword, webAPIToken, loginPath, otpTTL, topicPending, topicReady, pubsubEmu)
+		// It drains the expired pending logins from the pending subscription
+		// and records each in sync_runs (its mode resolved as ExtractLoad would).
+		return append(common, webEmail, webPassword, webAPIToken, loginPath, otpTTL, topicPending, topicReady,
+			subPending, fullRefresh, bqDataset, bqRunsTable, bqLocation, pubsubEmu, bigqueryEmu)
 	case CompleteLogin:
 		// The run log: a login whose code never came is recorded in sync_runs.
 		return append(common, otpPath, logoutPath, webhookKey, otpTTL, subPending, topicReady,
-			bqDataset, bqRunsTable, bqLocation, pubsubEmu, bigqueryEmu)
+			fullRefresh, bqDataset, bqRunsTable, bqLocation, pubsubEmu, bigqueryEmu)
 	case ExtractLoad:
 		return append(common, ticketsPath, maxEventAge, windowDays, pageLimit, ratePerMin, fullRefresh, timeZone,
 			bqDataset, bqTable, bqRunsTable, bqLocation, topicReady, topicDone, chunkSeconds, pubsubEmu, bigqueryEmu)
@@ -238,15 +243,9 @@ func (r *reader) read(c *Config, v Var) {
 		}
 		c.WebhookSecret = []byte(s)
 	case sealKey:
-		s := r.value(v)
-		if r.err != nil {
-			return
-		}
-		key, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(key) != 32 {
-			r.err = &Error{Var: v.Name, Reason: "must be standard base64 of exactly 32 bytes (openssl rand -base64 32)"}
-		}
-		c.SealKey = key
+		c.SealKey = r.key(v)
+	case sealKeyPrev:
+		c.SealKeyPrevious = r.key(v)
 	case otpTTL:
 		c.OTPTTL = time.Duration(r.positive(v, 24*60)) * time.Minute
 	case maxEventAge:
@@ -289,6 +288,19 @@ func (r *reader) read(c *Config, v Var) {
 	case bigqueryEmu:
 		c.BigQueryEmulatorHost = r.value(v)
 	}
+}
+
+// key reads a seal key: standard base64 of 32 bytes; nil when optional and unset.
+func (r *reader) key(v Var) []byte {
+	s := r.value(v)
+	if r.err != nil || s == "" {
+		return nil
+	}
+	key, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(key) != 32 {
+		r.err = &Error{Var: v.Name, Reason: "must be standard base64 of exactly 32 bytes (openssl rand -base64 32)"}
+	}
+	return key
 }
 
 func (r *reader) path(v Var) string {

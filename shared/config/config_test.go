@@ -101,32 +101,36 @@ func wantError(tb testing.TB, err error, name string, env map[string]string) *co
 
 // readBy is CONTRACT section 5's "read by" column.
 var readBy = map[string][]config.Function{
-	"GOOGLE_CLOUD_PROJECT":  config.Functions,
-	"WEB_BASE_URL":          config.Functions,
-	"TOKEN_SEAL_KEY":        config.Functions,
-	"WEB_EMAIL":             {config.StartLogin},
-	"WEB_PASSWORD":          {config.StartLogin},
-	"WEB_API_TOKEN":         {config.StartLogin},
-	"WEB_LOGIN_PATH":        {config.StartLogin},
-	"WEB_OTP_PATH":          {config.CompleteLogin},
-	"WEB_TICKETS_PATH":      {config.ExtractLoad},
-	"WEB_LOGOUT_PATH":       {config.Logout},
-	"OTP_WEBHOOK_SECRET":    {config.CompleteLogin},
-	"OTP_TTL_MINUTES":       {config.StartLogin, config.CompleteLogin},
-	"MAX_EVENT_AGE_MINUTES": {config.ExtractLoad, config.Logout},
-	"WINDOW_DAYS":           {config.ExtractLoad},
-	"PAGE_LIMIT":            {config.ExtractLoad},
-	"RATE_LIMIT_PER_MINUTE": {config.ExtractLoad},
-	"FULL_REFRESH_HOURS":    {config.ExtractLoad},
-	"TIMEZONE":              {config.ExtractLoad},
-	"BQ_DATASET":            {config.ExtractLoad},
-	"BQ_TABLE":              {config.ExtractLoad},
-	"BQ_RUNS_TABLE":         {config.ExtractLoad},
-	"BQ_LOCATION":           {config.ExtractLoad},
-	"TOPIC_LOGIN_PENDING":   {config.StartLogin},
-	"SUB_LOGIN_PENDING":     {config.CompleteLogin},
-	"TOPIC_SESSION_READY":   {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
-	"TOPIC_LOAD_FINISHED":   {config.ExtractLoad},
+	"GOOGLE_CLOUD_PROJECT": config.Functions,
+	"WEB_BASE_URL":         config.Functions,
+	"TOKEN_SEAL_KEY":       config.Functions,
+	// Not in CONTRACT section 5 yet: opening seals made before a key rotation.
+	"TOKEN_SEAL_KEY_PREVIOUS": config.Functions,
+	"WEB_EMAIL":               {config.StartLogin},
+	"WEB_PASSWORD":            {config.StartLogin},
+	"WEB_API_TOKEN":           {config.StartLogin},
+	"WEB_LOGIN_PATH":          {config.StartLogin},
+	"WEB_OTP_PATH":            {config.CompleteLogin},
+	"WEB_TICKETS_PATH":        {config.ExtractLoad},
+	"WEB_LOGOUT_PATH":         {config.Logout},
+	"OTP_WEBHOOK_SECRET":      {config.CompleteLogin},
+	"OTP_TTL_MINUTES":         {config.StartLogin, config.CompleteLogin},
+	"MAX_EVENT_AGE_MINUTES":   {config.ExtractLoad, config.Logout},
+	"WINDOW_DAYS":             {config.ExtractLoad},
+	"PAGE_LIMIT":              {config.ExtractLoad},
+	"RATE_LIMIT_PER_MINUTE":   {config.ExtractLoad},
+	"FULL_REFRESH_HOURS":      {config.ExtractLoad},
+	"TIMEZONE":                {config.ExtractLoad},
+	// StartLogin drains expired pending logins into sync_runs (issue 12);
+	// CompleteLogin records the ones it drops there too.
+	"BQ_DATASET":          {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	"BQ_TABLE":            {config.ExtractLoad},
+	"BQ_RUNS_TABLE":       {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	"BQ_LOCATION":         {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	"TOPIC_LOGIN_PENDING": {config.StartLogin},
+	"SUB_LOGIN_PENDING":   {config.StartLogin, config.CompleteLogin},
+	"TOPIC_SESSION_READY": {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	"TOPIC_LOAD_FINISHED": {config.ExtractLoad},
 }
 
 // contractVars is CONTRACT section 5's default column ("" where required or unset).
@@ -134,34 +138,35 @@ var contractVars = map[string]struct {
 	required, secret bool
 	def              string
 }{
-	"GOOGLE_CLOUD_PROJECT":   {required: true},
-	"WEB_BASE_URL":           {required: true},
-	"WEB_EMAIL":              {secret: true},
-	"WEB_PASSWORD":           {secret: true},
-	"WEB_API_TOKEN":          {secret: true},
-	"WEB_LOGIN_PATH":         {def: "/login"},
-	"WEB_OTP_PATH":           {def: "/login/otp"},
-	"WEB_TICKETS_PATH":       {def: "/tickets"},
-	"WEB_LOGOUT_PATH":        {def: "/logout"},
-	"OTP_WEBHOOK_SECRET":     {required: true, secret: true},
-	"TOKEN_SEAL_KEY":         {required: true, secret: true},
-	"OTP_TTL_MINUTES":        {def: "10"},
-	"MAX_EVENT_AGE_MINUTES":  {def: "60"},
-	"WINDOW_DAYS":            {def: "180"},
-	"PAGE_LIMIT":             {def: "200"},
-	"RATE_LIMIT_PER_MINUTE":  {def: "120"},
-	"FULL_REFRESH_HOURS":     {def: "24"},
-	"TIMEZONE":               {def: "America/Sao_Paulo"},
-	"BQ_DATASET":             {def: "tiflux"},
-	"BQ_TABLE":               {def: "tickets"},
-	"BQ_RUNS_TABLE":          {def: "sync_runs"},
-	"BQ_LOCATION":            {def: "US"},
-	"TOPIC_LOGIN_PENDING":    {def: "login-pending"},
-	"SUB_LOGIN_PENDING":      {def: "login-pending-complete"},
-	"TOPIC_SESSION_READY":    {def: "session-ready"},
-	"TOPIC_LOAD_FINISHED":    {def: "load-finished"},
-	"PUBSUB_EMULATOR_HOST":   {},
-	"BIGQUERY_EMULATOR_HOST": {},
+	"GOOGLE_CLOUD_PROJECT":    {required: true},
+	"WEB_BASE_URL":            {required: true},
+	"WEB_EMAIL":               {secret: true},
+	"WEB_PASSWORD":            {secret: true},
+	"WEB_API_TOKEN":           {secret: true},
+	"WEB_LOGIN_PATH":          {def: "/login"},
+	"WEB_OTP_PATH":            {def: "/login/otp"},
+	"WEB_TICKETS_PATH":        {def: "/tickets"},
+	"WEB_LOGOUT_PATH":         {def: "/logout"},
+	"OTP_WEBHOOK_SECRET":      {required: true, secret: true},
+	"TOKEN_SEAL_KEY":          {required: true, secret: true},
+	"TOKEN_SEAL_KEY_PREVIOUS": {secret: true},
+	"OTP_TTL_MINUTES":         {def: "10"},
+	"MAX_EVENT_AGE_MINUTES":   {def: "60"},
+	"WINDOW_DAYS":             {def: "180"},
+	"PAGE_LIMIT":              {def: "200"},
+	"RATE_LIMIT_PER_MINUTE":   {def: "120"},
+	"FULL_REFRESH_HOURS":      {def: "24"},
+	"TIMEZONE":                {def: "America/Sao_Paulo"},
+	"BQ_DATASET":              {def: "tiflux"},
+	"BQ_TABLE":                {def: "tickets"},
+	"BQ_RUNS_TABLE":           {def: "sync_runs"},
+	"BQ_LOCATION":             {def: "US"},
+	"TOPIC_LOGIN_PENDING":     {def: "login-pending"},
+	"SUB_LOGIN_PENDING":       {def: "login-pending-complete"},
+	"TOPIC_SESSION_READY":     {def: "session-ready"},
+	"TOPIC_LOAD_FINISHED":     {def: "load-finished"},
+	"PUBSUB_EMULATOR_HOST":    {},
+	"BIGQUERY_EMULATOR_HOST":  {},
 }
 
 func names(vars []config.Var) []string {
@@ -389,10 +394,11 @@ func TestLoadDefaults(t *testing.T) {
 		want config.Config
 	}{
 		{config.StartLogin, config.Config{Email: email, Password: password, LoginPath: "/login", OTPTTL: 10 * time.Minute,
-			TopicLoginPending: "login-pending", TopicSessionReady: "session-ready"}},
+			TopicLoginPending: "login-pending", TopicSessionReady: "session-ready", SubLoginPending: "login-pending-complete",
+			FullRefresh: 24 * time.Hour, Dataset: "tiflux", RunsTable: "sync_runs", Location: "US"}},
 		{config.CompleteLogin, config.Config{OTPPath: "/login/otp", LogoutPath: "/logout", WebhookSecret: []byte(webhookSecret),
 			OTPTTL: 10 * time.Minute, SubLoginPending: "login-pending-complete", TopicSessionReady: "session-ready",
-			Dataset: "tiflux", RunsTable: "sync_runs", Location: "US"}},
+			FullRefresh: 24 * time.Hour, Dataset: "tiflux", RunsTable: "sync_runs", Location: "US"}},
 		{config.ExtractLoad, config.Config{TicketsPath: "/tickets", MaxEventAge: 60 * time.Minute, WindowDays: 180, PageLimit: 200,
 			RatePerMin: 120, FullRefresh: 24 * time.Hour, TimeZone: saoPaulo, Dataset: "tiflux", Table: "tickets",
 			RunsTable: "sync_runs", Location: "US", TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
@@ -621,6 +627,30 @@ func TestErrorNeverHoldsSecret(t *testing.T) {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error %q holds the secret %q", err, s)
 				}
+			}
+		})
+	}
+}
+
+// After a key rotation TOKEN_SEAL_KEY_PREVIOUS holds the old key, so values
+// sealed before it still open; unset, none is read; malformed, it is named.
+func TestLoadPreviousSealKey(t *testing.T) {
+	previous := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5C}, 32))
+	for _, fn := range config.Functions {
+		t.Run(string(fn), func(t *testing.T) {
+			env := minimalEnv(fn)
+			if c := MustLoad(t, fn, env); c.SealKeyPrevious != nil {
+				t.Errorf("unset: got %d bytes, want none", len(c.SealKeyPrevious))
+			}
+			env["TOKEN_SEAL_KEY_PREVIOUS"] = previous
+			if c := MustLoad(t, fn, env); !bytes.Equal(c.SealKeyPrevious, bytes.Repeat([]byte{0x5C}, 32)) {
+				t.Errorf("got %x, want the previous key", c.SealKeyPrevious)
+			}
+			env["TOKEN_SEAL_KEY_PREVIOUS"] = "c2hvcnQ="
+			_, err := config.Load(fn, lookup(env))
+			var ce *config.Error
+			if !errors.As(err, &ce) || ce.Var != "TOKEN_SEAL_KEY_PREVIOUS" {
+				t.Errorf("malformed: got %v, want an error naming TOKEN_SEAL_KEY_PREVIOUS", err)
 			}
 		})
 	}

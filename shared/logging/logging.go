@@ -8,9 +8,10 @@
 //   - an attribute whose key names a secret (password, token, code, otp, ...;
 //     see SensitiveKey) is written as "[REDACTED]", at any group depth;
 //   - a Secret value logs, prints and marshals as "[REDACTED]";
-//   - any value registered with a Redactor (the session token once known, the
-//     OTP code once received) is replaced inside the message and every string,
-//     error text and marshalled value, however it reached the record.
+//   - any value registered with a Redactor is replaced inside the message and
+//     every string, error text and marshalled value, however it reached the
+//     record: long-lived secrets (Redact) for the life of the process, a
+//     session's tmp, code and token (RedactScoped) until the session ends.
 //
 // Limits: registered values shorter than four bytes are not matched (they
 // would blank out ordinary text); the names of groups and attribute keys are
@@ -79,6 +80,19 @@ func Redact(l *slog.Logger, values ...string) bool {
 	return ok
 }
 
+// RedactScoped registers values that the handler behind l must not write
+// until the returned function is called: a session's tmp, code and token,
+// dropped when the session ends (see Redactor.Scope). When l's handler is not
+// a *Handler nothing is registered and the function does nothing.
+func RedactScoped(l *slog.Logger, values ...string) (release func()) {
+	if l != nil {
+		if h, ok := l.Handler().(*Handler); ok {
+			return h.redactor.Scope(values...)
+		}
+	}
+	return func() {}
+}
+
 // Handler is the slog.Handler behind New. It is safe for concurrent use.
 //
 // It formats with slog.JSONHandler and redacts in its ReplaceAttr. Attributes
@@ -123,6 +137,9 @@ func NewHandler(w io.Writer, level slog.Leveler, opts ...Option) *Handler {
 
 // Redact registers values the handler must never write; see Redactor.Add.
 func (h *Handler) Redact(values ...string) { h.redactor.Add(values...) }
+
+// Registered is the number of distinct values the handler redacts now.
+func (h *Handler) Registered() int { return h.redactor.Len() }
 
 // Enabled reports whether the handler writes records at level.
 func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {

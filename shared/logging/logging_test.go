@@ -406,3 +406,46 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// A session's secrets (tmp, code, token) are redacted while the session runs
+// and forgotten when it ends: a 4-digit code must not blank the same digits in
+// later, unrelated lines. Long-lived secrets registered with Redact stay.
+func TestSessionSecretsAreForgottenWhenTheSessionEnds(t *testing.T) {
+	var buf bytes.Buffer
+	log := logging.New(&buf, slog.LevelInfo)
+	logging.Redact(log, "password-long-lived")
+	release := logging.RedactScoped(log, "4821", "tmp-of-session-a")
+	again := logging.RedactScoped(log, "4821") // a second session with the same code
+
+	log.Info("during", "n", "ticket 4821", "v", "tmp-of-session-a", "p", "password-long-lived")
+	release()
+	log.Info("one session left", "n", "ticket 4821", "v", "tmp-of-session-a")
+	again()
+	release() // releasing twice changes nothing
+	log.Info("after", "n", "ticket 4821", "p", "password-long-lived")
+
+	ls := lines(t, &buf)
+	if len(ls) != 3 {
+		t.Fatalf("got %d lines, want 3", len(ls))
+	}
+	tests := []struct {
+		line      int
+		key, want string
+	}{
+		{0, "n", "ticket " + logging.Redacted},
+		{0, "v", logging.Redacted},
+		{1, "n", "ticket " + logging.Redacted},
+		{1, "v", "tmp-of-session-a"},
+		{2, "n", "ticket 4821"},
+		{2, "p", logging.Redacted},
+	}
+	for _, tt := range tests {
+		if got := ls[tt.line][tt.key]; got != tt.want {
+			t.Errorf("line %d %s: got %q, want %q", tt.line, tt.key, got, tt.want)
+		}
+	}
+	h := log.Handler().(*logging.Handler)
+	if got := h.Registered(); got != 1 {
+		t.Errorf("registered values after the sessions: got %d, want 1 (the password)", got)
+	}
+}

@@ -18,11 +18,15 @@ import (
 const MinRedactLen = 4
 
 // Redactor is a registry of secret values that must never be written. Values
-// are added while the program runs (the session token once known, the OTP
-// code once received). It is safe for concurrent use; Replace takes no lock.
+// are either long-lived (Add: a password, an API key, for the life of the
+// process) or scoped (Scope: a session's tmp, code and token, until the
+// session ends and its release function is called). It is safe for
+// concurrent use; Replace takes no lock.
 type Redactor struct {
-	mu    sync.Mutex // serialises Add
-	state atomic.Pointer[redactState]
+	mu     sync.Mutex // serialises changes
+	perm   map[string]bool
+	scoped map[string]int // value → scopes holding it
+	state  atomic.Pointer[redactState]
 }
 
 // redactState is immutable once stored.
@@ -31,28 +35,93 @@ type redactState struct {
 	rep    *strings.Replacer
 }
 
-// NewRedactor returns a Redactor holding values.
+// NewRedactor returns a Redactor holding values for good.
 func NewRedactor(values ...string) *Redactor {
 	r := &Redactor{}
 	r.Add(values...)
 	return r
 }
 
-// Add registers values. Values shorter than MinRedactLen bytes are ignored.
+// Add registers values for the life of the Redactor. Values shorter than
+// MinRedactLen bytes are ignored.
 func (r *Redactor) Add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var old []string
-	if st := r.state.Load(); st != nil {
-		old = st.values
-	}
-	next := slices.Clone(old)
+	changed := false
 	for _, v := range values {
-		if len(v) >= MinRedactLen && !slices.Contains(next, v) {
+		if len(v) >= MinRedactLen && !r.perm[v] {
+			if r.perm == nil {
+				r.perm = map[string]bool{}
+			}
+			r.perm[v] = true
+			changed = true
+		}
+	}
+	if changed {
+		r.rebuild()
+	}
+}
+
+// Scope registers values until the returned function is called (once is
+// enough; later calls do nothing). A value held by several scopes, or also
+// added with Add, stays registered until the last of them lets it go.
+func (r *Redactor) Scope(values ...string) (release func()) {
+	var held []string
+	r.mu.Lock()
+	for _, v := range values {
+		if len(v) >= MinRedactLen {
+			if r.scoped == nil {
+				r.scoped = map[string]int{}
+			}
+			r.scoped[v]++
+			held = append(held, v)
+		}
+	}
+	if len(held) > 0 {
+		r.rebuild()
+	}
+	r.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if len(held) == 0 {
+				return
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for _, v := range held {
+				if r.scoped[v]--; r.scoped[v] <= 0 {
+					delete(r.scoped, v)
+				}
+			}
+			r.rebuild()
+		})
+	}
+}
+
+// Len is the number of distinct values registered now.
+func (r *Redactor) Len() int {
+	st := r.state.Load()
+	if st == nil {
+		return 0
+	}
+	return len(st.values)
+}
+
+// rebuild stores the state for the union of the long-lived and scoped
+// values; r.mu is held.
+func (r *Redactor) rebuild() {
+	next := make([]string, 0, len(r.perm)+len(r.scoped))
+	for v := range r.perm {
+		next = append(next, v)
+	}
+	for v := range r.scoped {
+		if !r.perm[v] {
 			next = append(next, v)
 		}
 	}
-	if len(next) == len(old) {
+	if len(next) == 0 {
+		r.state.Store(nil)
 		return
 	}
 	// strings.Replacer tries its patterns in argument order at each position:

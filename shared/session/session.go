@@ -47,8 +47,9 @@ type Puller interface {
 // FailedLogin is a session whose login never completed.
 type FailedLogin struct {
 	SessionID   string
-	Mode        chain.Mode
+	Mode        chain.Mode // as requested; the recorder resolves auto as ExtractLoad would
 	RequestedAt time.Time
+	FinishedAt  time.Time // when it was given up, by the injected clock
 	Reason      string
 }
 
@@ -118,6 +119,14 @@ type Starter struct {
 
 	TopicLoginPending, TopicSessionReady string
 
+	// Pull and SubLoginPending, when set, let Start drain the expired
+	// pending logins first (the pending subscription keeps a message only
+	// as long as its code lives, so no later CompleteLogin would see it):
+	// each is logged (event login.expired) and recorded in Runs (may be nil).
+	Pull            Puller
+	Runs            RunRecorder
+	SubLoginPending string
+
 	Now   func() time.Time
 	Log   *slog.Logger
 	NewID func() string
@@ -135,6 +144,9 @@ type Started struct {
 // Start begins a session. With an API token it publishes session-ready at
 // once; otherwise it posts the login and publishes the pending session.
 func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
+	if s.Pull != nil && s.SubLoginPending != "" {
+		s.expire(ctx)
+	}
 	id := s.NewID()
 	log := s.Log.With("session_id", id, "mode", mode)
 	requestedAt := s.Now().UTC()
@@ -159,8 +171,8 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 	if err != nil {
 		return Started{}, fail(KindWeb, "login start", err)
 	}
-	logging.Redact(s.Log, tmp)
-	sealed, err := s.Sealer.Seal(tmp, id)
+	defer logging.RedactScoped(s.Log, tmp)()
+	sealed, err := s.Sealer.SealTmp(tmp, id)
 	if err != nil {
 		return Started{}, fail(KindInternal, "seal tmp", err)
 	}
@@ -175,6 +187,61 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 	}
 	log.Info("login started; waiting for the e-mailed code", "event", "login.pending", "expires_at", expires)
 	return Started{SessionID: id, Auth: chain.AuthOTP, Mode: mode, Status: "pending", ExpiresAt: &expires}, nil
+}
+
+// maxDrainPulls bounds the pulls of one drain of the pending subscription.
+const maxDrainPulls = 20
+
+// expire drains the pending subscription: expired logins are dropped as "the
+// code never came"; live ones are handed back at once for CompleteLogin. A
+// failure here is logged and does not stop the new login.
+func (s *Starter) expire(ctx context.Context) {
+	leased, err := drain(ctx, s.Pull, s.SubLoginPending, 0)
+	if err != nil && !errors.Is(err, bus.ErrNoMessages) {
+		s.Log.Warn("could not check the pending logins for expired ones", "error", err)
+	}
+	now := s.Now()
+	for _, l := range leased {
+		m, err := chain.DecodeLoginPending(l.Message)
+		if err != nil {
+			s.Log.Error("dropping a malformed pending-session message", "pubsub_message_id", l.ID, "error", err)
+			_ = l.Ack(ctx)
+			continue
+		}
+		if !now.Before(m.ExpiresAt) {
+			dropPending(ctx, s.Runs, s.Log.With("session_id", m.SessionID), &pending{leased: l, msg: m},
+				reasonExpired, now)
+			continue
+		}
+		if err := l.Nack(context.WithoutCancel(ctx)); err != nil {
+			s.Log.Warn("could not hand a live pending login back; it returns after its ack deadline", "error", err)
+		}
+	}
+}
+
+// drain pulls sub until a pull comes back empty (bounded by maxDrainPulls),
+// waiting up to wait for the first message only: Pub/Sub may return a subset
+// of what waits in one pull.
+func drain(ctx context.Context, p Puller, sub string, wait time.Duration) ([]*bus.Leased, error) {
+	var all []*bus.Leased
+	for i := 0; i < maxDrainPulls; i++ {
+		w := time.Duration(0)
+		if len(all) == 0 {
+			w = wait
+		}
+		got, err := p.Pull(ctx, sub, w)
+		if errors.Is(err, bus.ErrNoMessages) {
+			if len(all) == 0 {
+				return nil, err
+			}
+			return all, nil
+		}
+		if err != nil {
+			return all, err
+		}
+		all = append(all, got...)
+	}
+	return all, nil
 }
 
 // Code is an OTP as the webhook received it.
@@ -198,6 +265,16 @@ type Completer struct {
 	PullWait  time.Duration // how long to wait for a pending session (10 s)
 	ClockSkew time.Duration // how far a code may predate its session (60 s)
 
+	// Work bounds the code exchange, sealing and publishing once a pending
+	// session is chosen (0: DefaultWork). They run on a context of their
+	// own, not the request's: a caller that goes away mid-exchange must not
+	// strand a login whose code is spent. PullWait + Work + LogoutTimeout
+	// must stay below the function's timeout (120 s).
+	Work time.Duration
+	// Lease is how long the chosen pending message stays leased between
+	// extensions while the work runs (0: 60 s, the subscription's deadline).
+	Lease time.Duration
+
 	Now func() time.Time
 	Log *slog.Logger
 }
@@ -207,19 +284,54 @@ type pending struct {
 	msg    chain.LoginPending
 }
 
+// Defaults of a Completer's bounds.
+const (
+	DefaultWork   = 60 * time.Second
+	LogoutTimeout = 15 * time.Second
+	defaultLease  = 60 * time.Second
+)
+
+const (
+	reasonExpired    = "the login code never arrived"
+	reasonSuperseded = "superseded by a newer login"
+)
+
 // Complete matches code to the newest pending session and finishes its login.
-// It returns the session id on success; errors carry a Kind.
+// It returns the session id on success; errors carry a Kind. Once a pending
+// session is chosen, the rest runs to its end on its own deadline (Work),
+// whatever becomes of ctx.
 func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
-	logging.Redact(c.Log, code.Code)
+	defer logging.RedactScoped(c.Log, code.Code)()
 	log := c.Log.With("message_id", code.MessageID, "otp_source", code.Source)
 	newest, err := c.newestPending(ctx, log)
 	if err != nil {
 		return "", err
 	}
+	lease := c.Lease
+	if lease <= 0 {
+		lease = defaultLease
+	}
+	stopHold := newest.leased.Hold(lease)
+	defer stopHold()
+	work := c.Work
+	if work <= 0 {
+		work = DefaultWork
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), work)
+	defer cancel()
+
 	id := newest.msg.SessionID
 	log = log.With("session_id", id)
+	// Acking and nacking get a moment of their own: the work's deadline
+	// may be what ended it.
+	settle := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	}
 	release := func() {
-		if err := newest.leased.Nack(context.WithoutCancel(ctx)); err != nil {
+		stopHold()
+		sctx, scancel := settle()
+		defer scancel()
+		if err := newest.leased.Nack(sctx); err != nil {
 			log.Warn("could not hand the pending session back; it returns after its ack deadline", "error", err)
 		}
 	}
@@ -230,17 +342,15 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 			"event", "login.stale_code", "received_at", code.ReceivedAt, "requested_at", newest.msg.RequestedAt)
 		return "", fail(KindStaleCode, "the code predates the newest pending login", nil)
 	}
-	tmp, err := c.Sealer.Open(newest.msg.TmpSealed, id)
+	tmp, err := c.Sealer.OpenTmp(newest.msg.TmpSealed, id)
 	if err != nil {
 		// Sealed under another key: it can never complete, so drop it.
-		c.drop(ctx, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY")
+		stopHold()
+		dropPending(ctx, c.Runs, log, newest, "pending session cannot be opened with TOKEN_SEAL_KEY", c.Now())
 		return "", fail(KindNoPending, "pending session unreadable", err)
 	}
-	logging.Redact(c.Log, tmp)
-	token, err := c.Web.FinishLogin(ctx, tmp, code.Code)
-	if err == nil {
-		logging.Redact(c.Log, token)
-	}
+	defer logging.RedactScoped(c.Log, tmp)()
+	token, err := c.Web.FinishLogin(wctx, tmp, code.Code)
 	if err != nil {
 		release()
 		if isUnauthorized(err) {
@@ -249,6 +359,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		}
 		return "", fail(KindWeb, "login finish", err)
 	}
+	defer logging.RedactScoped(c.Log, token, strings.TrimPrefix(token, "Bearer "))()
 
 	sealed, err := c.Sealer.Seal(token, id)
 	if err == nil {
@@ -256,21 +367,24 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		msg, err = chain.EncodeSessionReady(chain.SessionReady{SessionID: id, TokenSealed: sealed,
 			Auth: chain.AuthOTP, Mode: newest.msg.Mode, RequestedAt: newest.msg.RequestedAt})
 		if err == nil {
-			_, err = c.Bus.Publish(ctx, c.TopicSessionReady, msg)
+			_, err = c.Bus.Publish(wctx, c.TopicSessionReady, msg)
 		}
 	}
+	stopHold()
 	if err != nil {
 		// Logged in but nobody will hear of it: end the web session now, so
 		// none is left open, and drop the pending one (its tmp is spent).
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-		defer cancel()
+		lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), LogoutTimeout)
+		defer lcancel()
 		if lerr := c.Web.Logout(lctx, token); lerr != nil && !isUnauthorized(lerr) {
 			log.Error("logout after a failed publish failed too", "error", lerr)
 		}
-		c.drop(ctx, log, newest, "logged in but session-ready could not be published")
+		dropPending(lctx, c.Runs, log, newest, "logged in but session-ready could not be published", c.Now())
 		return "", fail(KindBus, "publish session-ready", err)
 	}
-	if err := newest.leased.Ack(context.WithoutCancel(ctx)); err != nil {
+	sctx, scancel := settle()
+	defer scancel()
+	if err := newest.leased.Ack(sctx); err != nil {
 		// The session is live and announced; a redelivered pending message
 		// would only meet a spent tmp (422) and then expire.
 		log.Warn("could not ack the completed pending session", "error", err)
@@ -279,8 +393,9 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	return id, nil
 }
 
-// newestPending pulls the pending sessions, drops the expired and superseded
-// ones and returns the newest live one, still leased.
+// newestPending drains the pending sessions (all of them, not one pull's
+// batch), drops the expired and superseded ones and returns the newest live
+// one, still leased.
 func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pending, error) {
 	deadline := c.Now().Add(c.PullWait)
 	for {
@@ -288,11 +403,14 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 		if wait <= 0 {
 			return nil, fail(KindNoPending, "no pending session", nil)
 		}
-		leased, err := c.Pull.Pull(ctx, c.SubLoginPending, wait)
+		leased, err := drain(ctx, c.Pull, c.SubLoginPending, wait)
 		if errors.Is(err, bus.ErrNoMessages) {
 			return nil, fail(KindNoPending, "no pending session", nil)
 		}
 		if err != nil {
+			for _, l := range leased {
+				_ = l.Nack(context.WithoutCancel(ctx))
+			}
 			return nil, fail(KindBus, "pull pending sessions", err)
 		}
 		var live []*pending
@@ -306,7 +424,7 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 			}
 			p := &pending{leased: l, msg: m}
 			if !now.Before(m.ExpiresAt) {
-				c.drop(ctx, log.With("session_id", m.SessionID), p, "the login code never arrived")
+				dropPending(ctx, c.Runs, log.With("session_id", m.SessionID), p, reasonExpired, now)
 				continue
 			}
 			live = append(live, p)
@@ -322,28 +440,29 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 		}
 		for _, p := range live {
 			if p != newest {
-				c.drop(ctx, log.With("session_id", p.msg.SessionID), p, "superseded by a newer login")
+				dropPending(ctx, c.Runs, log.With("session_id", p.msg.SessionID), p, reasonSuperseded, now)
 			}
 		}
 		return newest, nil
 	}
 }
 
-// drop acks a pending session that can never complete and records it.
-func (c *Completer) drop(ctx context.Context, log *slog.Logger, p *pending, reason string) {
-	if err := p.leased.Ack(ctx); err != nil {
+// dropPending acks a pending session that can never complete, logs it at
+// ERROR (event login.expired) and records it in the run log when runs is set.
+func dropPending(ctx context.Context, runs RunRecorder, log *slog.Logger, p *pending, reason string, now time.Time) {
+	if err := p.leased.Ack(context.WithoutCancel(ctx)); err != nil {
 		log.Warn("could not drop a pending session", "error", err)
 	}
 	log.Error("login failed: "+reason, "event", "login.expired", "session_id", p.msg.SessionID,
 		"requested_at", p.msg.RequestedAt)
-	if c.Runs == nil {
+	if runs == nil {
 		return
 	}
-	// The answer to the webhook must not wait long on the run log.
+	// The answer to the caller must not wait long on the run log.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := c.Runs.RecordFailedLogin(ctx, FailedLogin{SessionID: p.msg.SessionID, Mode: p.msg.Mode,
-		RequestedAt: p.msg.RequestedAt, Reason: reason}); err != nil {
+	if err := runs.RecordFailedLogin(ctx, FailedLogin{SessionID: p.msg.SessionID, Mode: p.msg.Mode,
+		RequestedAt: p.msg.RequestedAt, FinishedAt: now.UTC(), Reason: reason}); err != nil {
 		log.Error("could not record the failed login in sync_runs", "error", err)
 	}
 }
@@ -369,7 +488,7 @@ func (e *Ender) End(ctx context.Context, m chain.LoadFinished) (loggedOut bool, 
 		log.Error("cannot open the session token; the session will time out on its own", "error", err)
 		return false, nil
 	}
-	logging.Redact(e.Log, token, strings.TrimPrefix(token, "Bearer "))
+	defer logging.RedactScoped(e.Log, token, strings.TrimPrefix(token, "Bearer "))()
 	if err := e.Web.Logout(ctx, token); err != nil {
 		if isUnauthorized(err) {
 			log.Info("session had already ended", "event", "session.ended")

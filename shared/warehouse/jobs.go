@@ -2,11 +2,14 @@ package warehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
 )
 
 // maxJobAttempts bounds the suffixed retries of a job whose earlier runs failed.
@@ -26,45 +29,40 @@ type startFunc func(ctx context.Context, id string) (*bigquery.Job, error)
 // runJob runs the job that start inserts under the deterministic id, or
 // attaches to an earlier run of it, and waits until it is done:
 //
-//   - no job with that id yet: insert it;
-//   - one exists, found by looking it up first or by the insert answering
-//     409 "already exists": fetch it; while it runs, wait for it; when it
-//     succeeded, accept it (nothing runs twice);
-//   - the one that exists failed: go on under id_r1, id_r2, ... (each looked
-//     up first as well), up to maxJobAttempts.
+//   - insert it first: no job with that id yet means it simply runs;
+//   - the insert answers that it exists (BigQuery's 409 "already exists", the
+//     emulator's 400 "is already created"): fetch it; while it runs, wait for
+//     it; when it succeeded, accept it (nothing runs twice);
+//   - the one that exists failed: go on under id_r1, id_r2, ..., up to
+//     maxJobAttempts.
+//
+// The job is never looked up before it is inserted: BigQuery grants
+// bigquery.jobs.get to the creator of a job on that job (and to project
+// owners), so a lookup of an id nobody has run may be refused with 403
+// (https://cloud.google.com/bigquery/docs/jobs-overview, "Required
+// permissions"; jobs.get: "Requires that you're the person who ran the job").
 //
 // A job this call inserted itself that fails is returned as an error, not
 // retried here: the caller's retry (the event's redelivery) finds it failed and
 // moves to the next suffix.
-//
-// The lookup before the insert matters for the emulator, which answers a reused
-// id with a 400 instead of a 409.
 func (w *Warehouse) runJob(ctx context.Context, id string, start startFunc) (*bigquery.Job, error) {
 	for attempt := 0; attempt < maxJobAttempts; attempt++ {
 		jid := suffixed(id, attempt)
-		job, err := w.lookupJob(ctx, jid)
-		if err != nil {
-			return nil, err
-		}
 		inserted := false
-		if job == nil {
-			job, err = start(ctx, jid)
-			switch {
-			case isStatus(err, http.StatusConflict):
-				w.log.Info("job already exists; fetching it", "job", jid)
-				if job, err = w.lookupJob(ctx, jid); err != nil {
-					return nil, err
-				}
-				if job == nil {
-					return nil, fmt.Errorf("job %s: insert said it exists, get says it does not", jid)
-				}
-			case err != nil:
-				return nil, fmt.Errorf("start job %s: %w", jid, err)
-			default:
-				inserted = true
+		job, err := start(ctx, jid)
+		switch {
+		case alreadyExists(err):
+			w.log.Info("job already exists; fetching it", "job", jid)
+			if job, err = w.lookupJob(ctx, jid); err != nil {
+				return nil, err
 			}
-		} else {
-			w.log.Info("job ran before; attaching to it", "job", jid)
+			if job == nil {
+				return nil, fmt.Errorf("job %s: insert said it exists, get says it does not", jid)
+			}
+		case err != nil:
+			return nil, fmt.Errorf("start job %s: %w", jid, err)
+		default:
+			inserted = true
 		}
 		status, err := w.waitJob(ctx, job)
 		if err != nil {
@@ -81,6 +79,18 @@ func (w *Warehouse) runJob(ctx context.Context, id string, start startFunc) (*bi
 		return job, nil
 	}
 	return nil, fmt.Errorf("job %s: failed %d times", id, maxJobAttempts)
+}
+
+// alreadyExists reports whether a jobs.insert was refused because the id is
+// taken: BigQuery answers 409; the emulator answers 400 "job ... is already
+// created" (EMULATOR.md).
+func alreadyExists(err error) bool {
+	if isStatus(err, http.StatusConflict) {
+		return true
+	}
+	var gerr *googleapi.Error
+	return errors.As(err, &gerr) && gerr.Code == http.StatusBadRequest &&
+		strings.Contains(gerr.Message, "is already created")
 }
 
 // lookupJob fetches the job with that id, or returns nil when there is none.

@@ -26,6 +26,7 @@ type jobsAPI struct {
 	states  map[string][]string // job id → what successive jobs.get answer: "404", "RUNNING", "DONE", "FAILED"
 	inserts []string            // job ids inserted, in order
 	gets    map[string]int
+	calls   []string // "insert j", "get j", in order
 }
 
 func (a *jobsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,9 +49,13 @@ func (a *jobsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		id := body.JobReference.JobID
 		a.inserts = append(a.inserts, id)
+		a.calls = append(a.calls, "insert "+id)
 		switch a.insert[id] {
 		case "409":
 			writeError(w, http.StatusConflict, "duplicate", "Already Exists: Job p:US."+id)
+		case "400":
+			// The emulator's answer to a reused id (EMULATOR.md).
+			writeError(w, http.StatusBadRequest, "invalid", "failed to add job: job "+id+" is already created")
 		case "fail":
 			writeJob(w, id, "FAILED")
 		default:
@@ -58,6 +63,7 @@ func (a *jobsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case r.Method == http.MethodGet && strings.HasPrefix(rest, "/"):
 		id := strings.TrimPrefix(rest, "/")
+		a.calls = append(a.calls, "get "+id)
 		n := a.gets[id]
 		a.gets[id]++
 		seq := a.states[id]
@@ -107,35 +113,37 @@ func TestRunJobAlreadyExists(t *testing.T) {
 		{
 			name:        "RunningIsWaitedFor",
 			insert:      map[string]string{"j": "409"},
-			states:      map[string][]string{"j": {"404", "RUNNING", "RUNNING", "DONE"}},
+			states:      map[string][]string{"j": {"RUNNING", "RUNNING", "DONE"}},
 			wantJob:     "j",
 			wantInserts: []string{"j"},
 		},
 		{
 			name:        "SucceededIsAccepted",
 			insert:      map[string]string{"j": "409"},
-			states:      map[string][]string{"j": {"404", "DONE"}},
+			states:      map[string][]string{"j": {"DONE"}},
 			wantJob:     "j",
 			wantInserts: []string{"j"},
 		},
 		{
 			name:        "FailedIsRetriedUnderSuffixedID",
 			insert:      map[string]string{"j": "409"},
-			states:      map[string][]string{"j": {"404", "FAILED"}},
+			states:      map[string][]string{"j": {"FAILED"}},
 			wantJob:     "j_r1",
 			wantInserts: []string{"j", "j_r1"},
 		},
 		{
 			name:        "FailedTwiceFoundByLookup",
+			insert:      map[string]string{"j": "409", "j_r1": "409"},
 			states:      map[string][]string{"j": {"FAILED"}, "j_r1": {"FAILED"}},
 			wantJob:     "j_r2",
-			wantInserts: []string{"j_r2"},
+			wantInserts: []string{"j", "j_r1", "j_r2"},
 		},
 		{
-			name:        "SucceededFoundByLookupIsNotInserted",
+			name:        "SucceededFoundAfterInsertIsAccepted",
+			insert:      map[string]string{"j": "409"},
 			states:      map[string][]string{"j": {"DONE"}},
 			wantJob:     "j",
-			wantInserts: nil,
+			wantInserts: []string{"j"},
 		},
 		{
 			name:        "OwnRunFailingIsAnError",
@@ -173,6 +181,47 @@ func TestRunJobAlreadyExists(t *testing.T) {
 			defer api.mu.Unlock()
 			if !slices.Equal(api.inserts, tt.wantInserts) {
 				t.Errorf("inserts: got %v, want %v", api.inserts, tt.wantInserts)
+			}
+		})
+	}
+}
+
+// BigQuery grants jobs.get only on one's own jobs (the creator is granted
+// bigquery.jobs.get and bigquery.jobs.update on the job it creates:
+// https://cloud.google.com/bigquery/docs/jobs-overview), so a lookup of a job
+// id nobody has run yet may be refused. The job is inserted first and looked up
+// only when the insert says it exists (409, or the emulator's 400).
+func TestRunJobInsertsBeforeAnyLookup(t *testing.T) {
+	tests := []struct {
+		name      string
+		insert    map[string]string
+		states    map[string][]string
+		wantCalls []string
+	}{
+		{"NewJob", nil, map[string][]string{"j": {"DONE"}}, []string{"insert j"}},
+		{"ExistingJob409", map[string]string{"j": "409"}, map[string][]string{"j": {"DONE"}}, []string{"insert j", "get j"}},
+		{"ExistingJobEmulator400", map[string]string{"j": "400"}, map[string][]string{"j": {"DONE"}}, []string{"insert j", "get j"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := &jobsAPI{insert: tt.insert, states: tt.states, gets: map[string]int{}}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			ctx := context.Background()
+			client, err := bigquery.NewClient(ctx, "p", option.WithEndpoint(srv.URL), option.WithoutAuthentication())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.Close()
+			w := New(client, Config{Dataset: "d", Location: "US"})
+			w.pollEvery = time.Millisecond
+			if _, err := w.query(ctx, "j", "SELECT 1"); err != nil {
+				t.Fatalf("runJob: %v", err)
+			}
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			if !slices.Equal(api.calls, tt.wantCalls) {
+				t.Errorf("calls: got %v, want %v", api.calls, tt.wantCalls)
 			}
 		})
 	}

@@ -39,6 +39,9 @@ type Run struct {
 
 // RecordRun writes r to sync_runs with a MERGE on session_id: the first call
 // of a session inserts its row, later ones (and redeliveries) update it. The
+// outcome only moves forward (running → ok|failed): a write meeting a final
+// row with another outcome (a late running, or the other final one) changes
+// nothing; the same final outcome again (a redelivery) updates the row. The
 // emulator takes only a table as a MERGE source, so the row goes through a
 // temporary table of the same multi-statement query.
 func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
@@ -68,7 +71,7 @@ func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
 MERGE %s AS T
 USING run AS S
 ON T.session_id = S.session_id
-WHEN MATCHED THEN
+WHEN MATCHED AND (T.outcome IS NULL OR T.outcome = 'running' OR T.outcome = S.outcome) THEN
   UPDATE SET %s
 WHEN NOT MATCHED THEN
   INSERT (%s) VALUES (%s);`,

@@ -83,3 +83,44 @@ func TestRecordRun(t *testing.T) {
 		}
 	})
 }
+
+// A run's outcome only moves forward: running → ok|failed. A late write of
+// running, or of the other final outcome, does not overwrite a final one; the
+// same final outcome again (a redelivery) still updates the row.
+func TestRecordRunOutcomeIsOneWay(t *testing.T) {
+	e := mustEnv(t)
+	ctx := context.Background()
+	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	run := func(id, outcome string, requests int64) warehouse.Run {
+		return warehouse.Run{SessionID: id, Auth: "otp", Mode: "full", StartedAt: start,
+			Requests: requests, Outcome: outcome}
+	}
+	tests := []struct {
+		name         string
+		writes       []warehouse.Run
+		wantOutcome  string
+		wantRequests int64
+	}{
+		{"RunningThenOK", []warehouse.Run{run("a", "running", 1), run("a", "ok", 2)}, "ok", 2},
+		{"OKThenLateRunning", []warehouse.Run{run("b", "ok", 2), run("b", "running", 1)}, "ok", 2},
+		{"OKThenLateFailed", []warehouse.Run{run("c", "ok", 2), run("c", "failed", 3)}, "ok", 2},
+		{"FailedThenLateOK", []warehouse.Run{run("d", "failed", 2), run("d", "ok", 3)}, "failed", 2},
+		{"OKRedelivered", []warehouse.Run{run("e", "ok", 2), run("e", "ok", 4)}, "ok", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, r := range tt.writes {
+				if err := e.wh.RecordRun(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := e.wh.Run(ctx, tt.writes[0].SessionID)
+			if err != nil || got == nil {
+				t.Fatalf("Run: %+v, %v", got, err)
+			}
+			if got.Outcome != tt.wantOutcome || got.Requests != tt.wantRequests {
+				t.Errorf("got %s with %d requests, want %s with %d", got.Outcome, got.Requests, tt.wantOutcome, tt.wantRequests)
+			}
+		})
+	}
+}

@@ -6,5 +6,5 @@ var Reasons = []Error{
 	errNoSecret, errTooLarge, errReadBody,
 	errNoTimestamp, errBadTimestamp, errNoSignature, errBadSignature, errMismatch, errSkew,
 	errNotJSON, errCodeMissing, errCodeMalformed, errReceivedMissing, errReceivedBad,
-	errMessageMissing, errMessageBad, errSourceMissing, errSourceBad,
+	errMessageMissing, errMessageBad, errSourceMissing, errSourceBad, errReplay,
 }

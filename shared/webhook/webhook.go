@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -78,6 +79,8 @@ var (
 	errBadSignature = Error{http.StatusUnauthorized, "signature header must be sha256= and 64 lowercase hex digits"}
 	errMismatch     = Error{http.StatusUnauthorized, "signature mismatch"}
 	errSkew         = Error{http.StatusUnauthorized, "timestamp too far from now"}
+
+	errReplay = Error{http.StatusConflict, "request already accepted (replay)"}
 )
 
 // Verifier reads and checks signed webhook requests. The zero value of each
@@ -88,13 +91,18 @@ type Verifier struct {
 	Now     func() time.Time // nil: time.Now
 	MaxSkew time.Duration    // how far X-OTP-Timestamp may be from Now; 0: DefaultMaxSkew
 	MaxBody int64            // largest body accepted, in bytes; 0: DefaultMaxBody
+
+	mu   sync.Mutex
+	seen map[string]int64 // accepted "timestamp.signature" → unix second its window ends
 }
 
 // Read reads r's body and checks it in the contract's order. It returns the
 // decoded request, or an *Error: 413 for a body over MaxBody; 401 for a
 // signature or timestamp header that is missing or malformed, a wrong
 // signature, or a timestamp more than MaxSkew from now; 400 for a body that is
-// not a JSON object or whose fields are missing or malformed (see DecodeBody).
+// not a JSON object or whose fields are missing or malformed (see DecodeBody);
+// 409 for a request whose timestamp and signature were already accepted
+// within the window (a replay; see Forget).
 // A Verifier without a Secret answers 500. Read does not close the body.
 func (v *Verifier) Read(r *http.Request) (Request, error) {
 	if len(v.Secret) == 0 {
@@ -121,7 +129,69 @@ func (v *Verifier) Read(r *http.Request) (Request, error) {
 	if err := v.check(r.Header, body); err != nil {
 		return Request{}, err
 	}
-	return DecodeBody(body)
+	req, err := DecodeBody(body)
+	if err != nil {
+		return Request{}, err
+	}
+	req.replayKey = r.Header.Get(HeaderTimestamp) + "." + r.Header.Get(HeaderSignature)
+	if !v.remember(req.replayKey, r.Header.Get(HeaderTimestamp)) {
+		return Request{}, refuse(errReplay)
+	}
+	return req, nil
+}
+
+// remember records an accepted (timestamp, signature) pair until its
+// timestamp leaves the window, and reports false when it is there already:
+// a replay. Pairs whose window is over are dropped first, so the memory held
+// is bounded by the requests signed with the secret in one window.
+func (v *Verifier) remember(key, ts string) bool {
+	secs, _ := parseUnix(ts) // check has parsed it
+	now := v.now().Unix()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, until := range v.seen {
+		if until < now {
+			delete(v.seen, k)
+		}
+	}
+	if _, dup := v.seen[key]; dup {
+		return false
+	}
+	if v.seen == nil {
+		v.seen = map[string]int64{}
+	}
+	v.seen[key] = secs + int64(v.skew()/time.Second)
+	return true
+}
+
+// Forget lets the same signed request be accepted again: for an answer the
+// caller is told to retry (404, 5xx), as the Apps Script may resend the very
+// request within the same second.
+func (v *Verifier) Forget(r Request) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.seen, r.replayKey)
+}
+
+// Remembered is the number of accepted pairs held against replays.
+func (v *Verifier) Remembered() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.seen)
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) skew() time.Duration {
+	if v.MaxSkew <= 0 {
+		return DefaultMaxSkew
+	}
+	return v.MaxSkew
 }
 
 // check verifies the signature, then the timestamp's age, so that only a
@@ -147,16 +217,9 @@ func (v *Verifier) check(h http.Header, body []byte) error {
 	if !hmac.Equal(got, mac(v.Secret, ts, body)) {
 		return refuse(errMismatch)
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	skew := v.MaxSkew
-	if skew <= 0 {
-		skew = DefaultMaxSkew
-	}
+	skew := v.skew()
 	// Compare in seconds: no overflow for any timestamp that parsed.
-	d := now().Unix() - secs
+	d := v.now().Unix() - secs
 	if d > int64(skew/time.Second) || -d > int64(skew/time.Second) {
 		return refuse(errSkew)
 	}
@@ -208,6 +271,8 @@ type Request struct {
 	ReceivedAt time.Time // when the mail arrived or the person typed the code
 	MessageID  string    // the mail's id, or "manual"
 	Source     string    // SourceGmail or SourceManual
+
+	replayKey string // the accepted "timestamp.signature", for Forget
 }
 
 // Sources of a code.

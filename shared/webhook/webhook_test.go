@@ -321,7 +321,7 @@ func TestReasonsHoldNoCode(t *testing.T) {
 		if fourDigits.MatchString(e.Reason) {
 			t.Errorf("reason %q has a run of four digits: a code could be read in it", e.Reason)
 		}
-		if e.Status != 400 && e.Status != 401 && e.Status != 413 && e.Status != 500 {
+		if e.Status != 400 && e.Status != 401 && e.Status != 409 && e.Status != 413 && e.Status != 500 {
 			t.Errorf("reason %q has status %d", e.Reason, e.Status)
 		}
 	}
@@ -501,4 +501,42 @@ func FuzzDecodeBody(f *testing.F) {
 			t.Fatalf("accepted a zero received_at")
 		}
 	})
+}
+
+// A captured request replayed inside the timestamp window is refused with 409
+// (CONTRACT section 4), also when sent again at once; a request the handler
+// gave back (Forget: it answered 404 or 5xx, which the Apps Script retries) may
+// come again; and the pairs remembered are dropped once their window is over.
+func TestVerifierRefusesReplayWithinWindow(t *testing.T) {
+	clock := now
+	v := &webhook.Verifier{Secret: secret, Now: func() time.Time { return clock }}
+	first, err := v.Read(signed(validBody))
+	if err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	_, err = v.Read(signed(validBody))
+	if e, ok := webhook.AsError(err); !ok || e.Status != http.StatusConflict {
+		t.Fatalf("replay: got %v, want a 409", err)
+	}
+	v.Forget(first)
+	if _, err := v.Read(signed(validBody)); err != nil {
+		t.Fatalf("after Forget: got %v, want it accepted", err)
+	}
+	other := strings.Replace(validBody, "123456", "654321", 1)
+	if _, err := v.Read(signed(other)); err != nil {
+		t.Fatalf("another body at the same second: %v", err)
+	}
+	if got := v.Remembered(); got != 2 {
+		t.Errorf("remembered %d pairs, want 2", got)
+	}
+	// Past the window the old pairs are pruned at the next request.
+	clock = now.Add(webhook.DefaultMaxSkew + time.Second)
+	ts := strconv.FormatInt(clock.Unix(), 10)
+	sig := webhook.Sign(secret, ts, []byte(validBody))
+	if _, err := v.Read(newRequest([]byte(validBody), &ts, &sig)); err != nil {
+		t.Fatalf("fresh request later: %v", err)
+	}
+	if got := v.Remembered(); got != 1 {
+		t.Errorf("remembered %d pairs after the window, want 1 (expired ones pruned)", got)
+	}
 }
