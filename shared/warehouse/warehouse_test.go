@@ -27,7 +27,7 @@ var saoPaulo = func() *time.Location {
 func ticket(n int64, updated, title string) tickets.Ticket {
 	created := "2026-06-01T13:05:00.000Z"
 	status, desk, client := "Opened", "Suporte N1", "ACME Ltda"
-	way := int64(4)
+	way := tickets.Channel{Label: "Email"}
 	return tickets.Ticket{Number: &n, Title: &title, CreatedAt: &created, UpdatedAt: &updated,
 		CreatedByWayOf: &way, Status: &tickets.Ref{Name: &status}, Desk: &tickets.Ref{Name: &desk},
 		Client: &tickets.Ref{Name: &client}}

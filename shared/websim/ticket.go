@@ -164,7 +164,7 @@ func (t *rec) ticket() tickets.Ticket {
 		Title:          ptr(titles[t.title]),
 		CreatedAt:      ptr(ms(t.created)),
 		UpdatedAt:      ptr(ms(t.updated)),
-		CreatedByWayOf: ptr(int64(t.way)),
+		CreatedByWayOf: &tickets.Channel{Code: int64(t.way), IsCode: true},
 		IsClosed:       ptr(t.status == stClosed || t.status == stCanceled),
 		IsRevised:      ptr(t.flags&fRevised != 0),
 		ReopenCount:    ptr(int64(t.reopen)),
@@ -187,7 +187,7 @@ func (t *rec) ticket() tickets.Ticket {
 		tk.Responsible = refOf(staff[t.responsible])
 	}
 	if t.flags&fSolvedKnown != 0 {
-		tk.SLA.SolvedInTime = ptr(t.flags&fSolvedInTime != 0)
+		tk.SLA.SolvedInTime = ptr(ms(t.updated)) // solved_in_time is when it was solved
 	}
 	return tk
 }

@@ -118,9 +118,17 @@ func decode(tb testing.TB, a answer) []tickets.Ticket {
 	if a.status != 200 {
 		tb.Fatalf("status %d %s", a.status, a.body)
 	}
-	var ts []tickets.Ticket
-	if err := json.Unmarshal(a.body, &ts); err != nil {
+	var els []json.RawMessage
+	if err := json.Unmarshal(a.body, &els); err != nil {
 		tb.Fatal(err)
+	}
+	ts := make([]tickets.Ticket, 0, len(els))
+	for _, el := range els {
+		t, err := tickets.Decode(el)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ts = append(ts, t)
 	}
 	return ts
 }
