@@ -308,22 +308,36 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 }
 
 // catalog joins the services_catalog names present, catalog / area / item;
-// NULL when there is none.
+// NULL when there is none. One allocation at most.
 func catalog(c *Catalog) NullString {
 	if c == nil {
 		return NullString{}
 	}
-	var s string
-	for _, p := range [...]*string{c.CatalogName, c.AreaName, c.ItemName} {
+	parts := [...]*string{c.CatalogName, c.AreaName, c.ItemName}
+	n, size := 0, 0
+	var only string
+	for _, p := range parts {
+		if p != nil && *p != "" {
+			n++
+			size += len(*p)
+			only = *p
+		}
+	}
+	if n <= 1 {
+		return NullString{only, n == 1}
+	}
+	var b strings.Builder
+	b.Grow(size + 3*(n-1))
+	for _, p := range parts {
 		if p == nil || *p == "" {
 			continue
 		}
-		if s != "" {
-			s += " / "
+		if b.Len() > 0 {
+			b.WriteString(" / ")
 		}
-		s += *p
+		b.WriteString(*p)
 	}
-	return NullString{s, s != ""}
+	return NullString{b.String(), true}
 }
 
 func local(t time.Time, loc *time.Location) time.Time {
