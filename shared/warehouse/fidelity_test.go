@@ -345,3 +345,35 @@ func jsonDecoder(s string) *json.Decoder {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// TestSchemaOnlyAppendsNullable: the schema file keeps every column of the
+// first deployment (testdata/tickets_schema_90ff867.json) with its type and
+// mode, in its place, and only appends NULLABLE columns after them; that is
+// what lets BigQuery, EnsureTables and Terraform's provider migrate an
+// existing table in place (terraform/bigquery.tf says where in the provider).
+func TestSchemaOnlyAppendsNullable(t *testing.T) {
+	b, err := os.ReadFile("testdata/tickets_schema_90ff867.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := bigquery.SchemaFromJSON(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := warehouse.TicketsSchema()
+	if len(now) < len(first) {
+		t.Fatalf("the schema file has %d columns, fewer than the first's %d", len(now), len(first))
+	}
+	for i, f := range first {
+		g := now[i]
+		if g.Name != f.Name || g.Type != f.Type || g.Required != f.Required || g.Repeated != f.Repeated {
+			t.Errorf("column %d: got %s %s required=%v, want %s %s required=%v (as first deployed)",
+				i, g.Name, g.Type, g.Required, f.Name, f.Type, f.Required)
+		}
+	}
+	for _, g := range now[len(first):] {
+		if g.Required || g.Repeated {
+			t.Errorf("added column %s must be NULLABLE", g.Name)
+		}
+	}
+}
