@@ -19,8 +19,9 @@ const (
 // tickets-table column names as keys; NULL columns are written as null. It
 // allocates nothing beyond growing dst.
 //
-// dados is written as the JSON value itself (BigQuery loads a JSON column from
-// a JSON value in newline-delimited JSON), on one line: line breaks between
+// dados is written as the JSON value itself, on one line (BigQuery: "A field
+// declared as JSON type is loaded with the raw JSON values",
+// https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-json): line breaks between
 // its tokens become spaces, and invalid UTF-8 inside its strings becomes
 // U+FFFD, since a load job refuses invalid UTF-8.
 //
