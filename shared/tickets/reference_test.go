@@ -14,7 +14,7 @@ import (
 // America/Sao_Paulo are UTC-3 (no DST since 2019).
 func refRow(n int64, clientID int64, client string, created string, createdBy any, deskID int64,
 	followers string, prioID int64, prio string, email string, stageID int64, stage string, statusID int64,
-	title string, updated string, attend, solve, stageExp [2]string) map[string]any {
+	title, updated, attend, solve, stageExp string) map[string]any {
 	return map[string]any{
 		"numero_ticket":        json.Number(itoa(n)),
 		"titulo":               title,
@@ -46,9 +46,9 @@ func refRow(n int64, clientID int64, client string, created string, createdBy an
 		"criado_em":            created + ".000000",
 		"atualizado_em":        updated + ".000000",
 		"resolvido_em":         nil,
-		"prazo_atendimento":    attend[1],
-		"prazo_solucao":        solve[1],
-		"prazo_estagio":        stageExp[1],
+		"prazo_atendimento":    attend,
+		"prazo_solucao":        solve,
+		"prazo_estagio":        stageExp,
 		"sla_atendimento":      true,
 		"sla_solucao":          true,
 		"sla_pausado":          false,
@@ -69,19 +69,19 @@ func TestReferenceExamples(t *testing.T) {
 	one := json.Number("1")
 	t2978 := refRow(2978, 42, "Daniel LLC", "2026-09-01T17:24:08", one, 33, "brigitte_sauer@carter.test",
 		66, "Baixa", "sergio@kovacek.example", 105, "N2", 97, "Ticket with stage changes", "2026-09-01T17:54:08",
-		[2]string{"", "2026-09-03T06:30:00.000000"}, [2]string{"", "2026-09-09T12:00:00.000000"},
-		[2]string{"", "2026-09-02T06:00:00.000000"})
+		"2026-09-03T06:30:00.000000", "2026-09-09T12:00:00.000000",
+		"2026-09-02T06:00:00.000000")
 	t2978["criado_em_utc"], t2978["atualizado_em_utc"] = "2026-09-01T20:24:08.000000Z", "2026-09-01T20:54:08.000000Z"
 	t2977 := refRow(2977, 40, "Rowe, Deckow and Keebler", "2026-09-01T17:54:08", one, 30,
 		"scottie_thompson@stracke-weissnat.example", 60, "Baixa", "anneliese@macgyver-torp.example", 93, "Pending", 88,
 		"To be, or not to be: that is the question", "2026-09-01T17:54:08",
-		[2]string{"", "2026-09-03T06:30:00.000000"}, [2]string{"", "2026-09-09T12:00:00.000000"},
-		[2]string{"", "2026-09-02T09:00:00.000000"})
+		"2026-09-03T06:30:00.000000", "2026-09-09T12:00:00.000000",
+		"2026-09-02T09:00:00.000000")
 	t2977["criado_em_utc"], t2977["atualizado_em_utc"] = "2026-09-01T20:54:08.000000Z", "2026-09-01T20:54:08.000000Z"
 	t2979 := refRow(2979, 40, "Rowe, Deckow and Keebler", "2026-09-01T17:54:08", nil, 27, "burt_kessler@fahey.example",
 		53, "Alta", "cassey.friesen@walker.test", 84, "Pending", 79, "Only a test", "2026-09-01T17:54:08",
-		[2]string{"", "2026-09-02T09:00:00.000000"}, [2]string{"", "2026-09-04T13:30:00.000000"},
-		[2]string{"", "2026-09-02T09:00:00.000000"})
+		"2026-09-02T09:00:00.000000", "2026-09-04T13:30:00.000000",
+		"2026-09-02T09:00:00.000000")
 	t2979["criado_em_utc"], t2979["atualizado_em_utc"] = "2026-09-01T20:54:08.000000Z", "2026-09-01T20:54:08.000000Z"
 
 	tests := []struct {
