@@ -104,3 +104,30 @@ func BenchmarkDecodeToRowEncode(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
 }
+
+// BenchmarkDecodeWrongType is Decode of a ticket with one field of the wrong
+// type: the field-by-field path that names it.
+func BenchmarkDecodeWrongType(b *testing.B) {
+	raw := []byte(with(`"sla_info":{"solved_in_time":true,"solve_expiration":"2026-06-03T13:05:00Z"}`))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for i := 0; i < b.N; i++ {
+		t, err := tickets.Decode(raw)
+		if err != nil || len(t.FieldErrors) != 1 {
+			b.Fatalf("Decode: %v %v", err, t.FieldErrors)
+		}
+	}
+}
+
+// BenchmarkDecode is Decode of the well-formed contract example, for
+// comparison with BenchmarkDecodeWrongType.
+func BenchmarkDecode(b *testing.B) {
+	raw := []byte(with(`"sla_info":{"solved_in_time":"2026-06-02T13:05:00Z","solve_expiration":"2026-06-03T13:05:00Z"}`))
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for i := 0; i < b.N; i++ {
+		if _, err := tickets.Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
