@@ -39,17 +39,17 @@ run "tickets_table" {
   assert {
     condition = alltrue([
       for name, tm in {
-          numero_ticket = "INTEGER REQUIRED", titulo = "STRING NULLABLE", status = "STRING NULLABLE",
-          status_id = "INTEGER NULLABLE", estagio = "STRING NULLABLE", prioridade = "STRING NULLABLE",
-          cliente = "STRING NULLABLE", cliente_id = "INTEGER NULLABLE", mesa = "STRING NULLABLE",
-          responsavel = "STRING NULLABLE", solicitante = "STRING NULLABLE", solicitante_email = "STRING NULLABLE",
-          canal = "STRING NULLABLE", fechado = "BOOLEAN NULLABLE", reaberturas = "INTEGER NULLABLE",
-          resolvido_no_prazo = "BOOLEAN NULLABLE", criado_em = "DATETIME NULLABLE", atualizado_em = "DATETIME NULLABLE",
-          prazo_atendimento = "DATETIME NULLABLE", prazo_solucao = "DATETIME NULLABLE",
-          criado_em_utc = "TIMESTAMP REQUIRED", atualizado_em_utc = "TIMESTAMP REQUIRED",
-          sincronizado_em = "TIMESTAMP REQUIRED", sessao = "STRING REQUIRED",
+        numero_ticket      = "INTEGER REQUIRED", titulo = "STRING NULLABLE", status = "STRING NULLABLE",
+        status_id          = "INTEGER NULLABLE", estagio = "STRING NULLABLE", prioridade = "STRING NULLABLE",
+        cliente            = "STRING NULLABLE", cliente_id = "INTEGER NULLABLE", mesa = "STRING NULLABLE",
+        responsavel        = "STRING NULLABLE", solicitante = "STRING NULLABLE", solicitante_email = "STRING NULLABLE",
+        canal              = "STRING NULLABLE", fechado = "BOOLEAN NULLABLE", reaberturas = "INTEGER NULLABLE",
+        resolvido_no_prazo = "BOOLEAN NULLABLE", criado_em = "DATETIME NULLABLE", atualizado_em = "DATETIME NULLABLE",
+        prazo_atendimento  = "DATETIME NULLABLE", prazo_solucao = "DATETIME NULLABLE",
+        criado_em_utc      = "TIMESTAMP REQUIRED", atualizado_em_utc = "TIMESTAMP REQUIRED",
+        sincronizado_em    = "TIMESTAMP REQUIRED", sessao = "STRING REQUIRED",
         } : contains([
-        for f in jsondecode(google_bigquery_table.tickets.schema) : "${f.name} ${f.type} ${f.mode}"
+          for f in jsondecode(google_bigquery_table.tickets.schema) : "${f.name} ${f.type} ${f.mode}"
       ], "${name} ${tm}")
     ])
     error_message = "Every column of the first deployment's tickets table must stay, with its type and mode: dropping or changing one replaces the table."
