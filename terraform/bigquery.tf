@@ -28,7 +28,18 @@ resource "google_bigquery_table" "tickets" {
     type  = "DAY"
     field = "criado_em_utc"
   }
-  clustering = ["status", "mesa", "cliente"]
+  # CONTRACT section 6. A table of an earlier deployment (clustered by status,
+  # mesa, cliente; fewer columns) is migrated in place, not replaced: in
+  # hashicorp/terraform-provider-google, google/services/bigquery/
+  # resource_bigquery_table.go, `clustering` is not ForceNew (it was until
+  # https://github.com/hashicorp/terraform-provider-google/issues/7178), and
+  # resourceBigQueryTableSchemaIsChangeable keeps a schema change in place
+  # when it only adds NULLABLE columns (a new REQUIRED column, a changed type
+  # or mode, or dropping columns while adding others forces a new table).
+  # The schema file therefore only ever appends NULLABLE columns
+  # (tests/tables.tftest.hcl), and deletion_protection makes an apply that
+  # would replace the table fail instead of losing its rows.
+  clustering = ["situacao", "mesa", "cliente"]
 
   deletion_protection = true
 }

@@ -3,6 +3,7 @@ package tickets
 import (
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -17,34 +18,86 @@ const (
 // AppendJSON appends r as one JSON object (no trailing newline) with the
 // tickets-table column names as keys; NULL columns are written as null. It
 // allocates nothing beyond growing dst.
+//
+// dados is written as the JSON value itself, on one line (BigQuery: "A field
+// declared as JSON type is loaded with the raw JSON values",
+// https://cloud.google.com/bigquery/docs/loading-data-cloud-storage-json): line breaks between
+// its tokens become spaces, and invalid UTF-8 inside its strings becomes
+// U+FFFD, since a load job refuses invalid UTF-8.
+//
+// resolvido_no_prazo is the deprecated column of the first schema (it was
+// read from sla_info.solved_in_time as a yes/no, which the API never sends);
+// it is kept so that no data and no existing query is lost, and now carries
+// the same value as solucao_no_prazo.
 func (r *Row) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"numero_ticket":`...)
 	dst = strconv.AppendInt(dst, r.NumeroTicket, 10)
 	dst = appendNullString(dst, `,"titulo":`, r.Titulo)
+	dst = appendNullString(dst, `,"situacao":`, NullString{r.Situacao, r.Situacao != ""})
 	dst = appendNullString(dst, `,"status":`, r.Status)
 	dst = appendNullInt(dst, `,"status_id":`, r.StatusID)
 	dst = appendNullString(dst, `,"estagio":`, r.Estagio)
+	dst = appendNullInt(dst, `,"estagio_id":`, r.EstagioID)
 	dst = appendNullString(dst, `,"prioridade":`, r.Prioridade)
+	dst = appendNullInt(dst, `,"prioridade_id":`, r.PrioridadeID)
 	dst = appendNullString(dst, `,"cliente":`, r.Cliente)
 	dst = appendNullInt(dst, `,"cliente_id":`, r.ClienteID)
 	dst = appendNullString(dst, `,"mesa":`, r.Mesa)
+	dst = appendNullInt(dst, `,"mesa_id":`, r.MesaID)
 	dst = appendNullString(dst, `,"responsavel":`, r.Responsavel)
+	dst = appendNullInt(dst, `,"responsavel_id":`, r.ResponsavelID)
 	dst = appendNullString(dst, `,"solicitante":`, r.Solicitante)
 	dst = appendNullString(dst, `,"solicitante_email":`, r.SolicitanteEmail)
+	dst = appendNullString(dst, `,"solicitante_telefone":`, r.SolicitanteTelefone)
+	dst = appendNullString(dst, `,"seguidores":`, r.Seguidores)
+	dst = appendNullString(dst, `,"catalogo":`, r.Catalogo)
 	dst = appendNullString(dst, `,"canal":`, r.Canal)
 	dst = appendNullBool(dst, `,"fechado":`, r.Fechado)
+	dst = appendNullBool(dst, `,"revisado":`, r.Revisado)
 	dst = appendNullInt(dst, `,"reaberturas":`, r.Reaberturas)
-	dst = appendNullBool(dst, `,"resolvido_no_prazo":`, r.ResolvidoNoPrazo)
+	dst = appendNullString(dst, `,"ultima_resposta":`, r.UltimaResposta)
+	dst = appendNullInt(dst, `,"criado_por_id":`, r.CriadoPorID)
+	dst = appendNullInt(dst, `,"atualizado_por_id":`, r.AtualizadoPorID)
 	dst = appendTime(dst, `,"criado_em":`, r.CriadoEm, DatetimeLayout)
 	dst = appendTime(dst, `,"atualizado_em":`, r.AtualizadoEm, DatetimeLayout)
+	dst = appendTime(dst, `,"resolvido_em":`, r.ResolvidoEm, DatetimeLayout)
 	dst = appendTime(dst, `,"prazo_atendimento":`, r.PrazoAtendimento, DatetimeLayout)
 	dst = appendTime(dst, `,"prazo_solucao":`, r.PrazoSolucao, DatetimeLayout)
+	dst = appendTime(dst, `,"prazo_estagio":`, r.PrazoEstagio, DatetimeLayout)
+	dst = appendNullBool(dst, `,"sla_atendimento":`, r.SLAAtendimento)
+	dst = appendNullBool(dst, `,"sla_solucao":`, r.SLASolucao)
+	dst = appendNullBool(dst, `,"sla_pausado":`, r.SLAPausado)
+	dst = appendNullBool(dst, `,"solucao_no_prazo":`, r.SolucaoNoPrazo)
+	dst = appendNullBool(dst, `,"resolvido_no_prazo":`, r.SolucaoNoPrazo)
 	dst = appendTime(dst, `,"criado_em_utc":`, r.CriadoEmUTC.UTC(), TimestampLayout)
 	dst = appendTime(dst, `,"atualizado_em_utc":`, r.AtualizadoEmUTC.UTC(), TimestampLayout)
+	dst = appendTime(dst, `,"resolvido_em_utc":`, r.ResolvidoEmUTC.UTC(), TimestampLayout)
+	dst = append(dst, `,"dados":`...)
+	dst = appendRawJSON(dst, r.Dados)
 	dst = appendTime(dst, `,"sincronizado_em":`, r.SincronizadoEm.UTC(), TimestampLayout)
 	dst = append(dst, `,"sessao":`...)
 	dst = appendString(dst, r.Sessao)
 	return append(dst, '}')
+}
+
+// appendRawJSON appends the JSON value raw on one line (null when empty).
+// raw came through encoding/json, so it is well-formed; a line break in it can
+// only be whitespace between tokens (JSON strings escape control characters).
+func appendRawJSON(dst, raw []byte) []byte {
+	if len(raw) == 0 {
+		return append(dst, "null"...)
+	}
+	if !utf8.Valid(raw) {
+		raw = []byte(strings.ToValidUTF8(string(raw), "\ufffd"))
+	}
+	start := len(dst)
+	dst = append(dst, raw...)
+	for i, b := range dst[start:] {
+		if b == '\n' || b == '\r' {
+			dst[start+i] = ' '
+		}
+	}
+	return dst
 }
 
 // Encoder writes rows as newline-delimited JSON, buffering up to about 64 KiB

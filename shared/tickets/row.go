@@ -34,31 +34,54 @@ type NullBool struct {
 // the column names; the DATETIME columns hold the local time in the report time
 // zone and the TIMESTAMP columns hold an instant. A zero time.Time is NULL.
 type Row struct {
-	NumeroTicket     int64
-	Titulo           NullString
-	Situacao         string // SituacaoAberto, SituacaoFechado, SituacaoCancelado or SituacaoExcluido
-	Status           NullString
-	StatusID         NullInt64
-	Estagio          NullString
-	Prioridade       NullString
-	Cliente          NullString
-	ClienteID        NullInt64
-	Mesa             NullString
-	Responsavel      NullString
-	Solicitante      NullString
-	SolicitanteEmail NullString
-	Canal            NullString
-	Fechado          NullBool
-	Reaberturas      NullInt64
-	ResolvidoNoPrazo NullBool
-	CriadoEm         time.Time // DATETIME
-	AtualizadoEm     time.Time // DATETIME
-	PrazoAtendimento time.Time // DATETIME, NULL when zero
-	PrazoSolucao     time.Time // DATETIME, NULL when zero
-	CriadoEmUTC      time.Time // TIMESTAMP
-	AtualizadoEmUTC  time.Time // TIMESTAMP
-	SincronizadoEm   time.Time // TIMESTAMP
-	Sessao           string
+	NumeroTicket        int64
+	Titulo              NullString
+	Situacao            string // SituacaoAberto, SituacaoFechado, SituacaoCancelado or SituacaoExcluido
+	Status              NullString
+	StatusID            NullInt64
+	Estagio             NullString
+	EstagioID           NullInt64
+	Prioridade          NullString
+	PrioridadeID        NullInt64
+	Cliente             NullString
+	ClienteID           NullInt64
+	Mesa                NullString
+	MesaID              NullInt64
+	Responsavel         NullString
+	ResponsavelID       NullInt64
+	Solicitante         NullString
+	SolicitanteEmail    NullString
+	SolicitanteTelefone NullString
+	Seguidores          NullString
+	Catalogo            NullString
+	Canal               NullString
+	Fechado             NullBool
+	Revisado            NullBool
+	Reaberturas         NullInt64
+	UltimaResposta      NullString
+	CriadoPorID         NullInt64
+	AtualizadoPorID     NullInt64
+	CriadoEm            time.Time // DATETIME
+	AtualizadoEm        time.Time // DATETIME
+	ResolvidoEm         time.Time // DATETIME, NULL when zero
+	PrazoAtendimento    time.Time // DATETIME, NULL when zero
+	PrazoSolucao        time.Time // DATETIME, NULL when zero
+	PrazoEstagio        time.Time // DATETIME, NULL when zero
+	SLAAtendimento      NullBool
+	SLASolucao          NullBool
+	SLAPausado          NullBool
+	SolucaoNoPrazo      NullBool
+	CriadoEmUTC         time.Time // TIMESTAMP
+	AtualizadoEmUTC     time.Time // TIMESTAMP
+	ResolvidoEmUTC      time.Time // TIMESTAMP, NULL when zero
+	Dados               []byte    // JSON: the ticket as received (Ticket.Raw); NULL when empty
+	SincronizadoEm      time.Time // TIMESTAMP
+	Sessao              string
+
+	// FieldErrors names the JSON fields of the ticket that were of an
+	// unexpected type or unparsable (e.g. "sla_info.solved_in_time"); their
+	// columns are NULL. Not a column: the run counts them.
+	FieldErrors []string
 }
 
 // The situacao values of CONTRACT section 6.
@@ -107,6 +130,7 @@ var statusNames = map[string]string{
 	"Closed":   "Fechado",
 	"Canceled": "Cancelado",
 	"Pending":  "Pendente",
+	"Resolved": "Resolvido",
 }
 
 var priorityNames = map[string]string{
@@ -117,20 +141,22 @@ var priorityNames = map[string]string{
 	"Critical": "Crítica",
 }
 
-var channelNames = [...]string{
-	0:  "Tiflux Web",
-	1:  "Atendente",
-	2:  "Widget de chat",
-	3:  "WhatsApp",
-	4:  "E-mail",
-	5:  "Formulário externo",
-	6:  "Mobile",
-	7:  "API",
-	8:  "Chat",
-	9:  "Atividade recorrente",
-	10: "Gatilho",
-	11: "Grupo de tickets",
-	12: "Agente de IA",
+// channelNames are the created_by_way_of labels in code order (0–12, the
+// list filter's codes in the official reference) with the table's names.
+var channelNames = [...]struct{ label, name string }{
+	{"Tiflux Web", "Tiflux Web"},
+	{"Tiflux Agent", "Tiflux Agent"},
+	{"Chat Widget", "Widget de chat"},
+	{"Whatsapp", "WhatsApp"},
+	{"Email", "E-mail"},
+	{"External form", "Formulário externo"},
+	{"Tiflux Mobile", "Tiflux Mobile"},
+	{"Tiflux API", "API"},
+	{"Chat", "Chat"},
+	{"Recurrent activity", "Atividade recorrente"},
+	{"Trigger", "Gatilho"},
+	{"Ticket Group", "Grupo de tickets"},
+	{"AI Agent", "Agente de IA"},
 }
 
 // StatusName maps a status name to the table's Portuguese name; names it does
@@ -151,21 +177,33 @@ func PriorityName(name string) string {
 	return name
 }
 
-// ChannelName maps a created_by_way_of code to its channel name; unknown codes
-// become their decimal number.
-func ChannelName(code int64) string {
-	if code >= 0 && code < int64(len(channelNames)) {
-		return channelNames[code]
+// ChannelName maps a created_by_way_of value to the table's channel name: a
+// known label or a code 0–12 to its name; any other label unchanged, any
+// other code as its decimal number.
+func ChannelName(c Channel) string {
+	if c.IsCode {
+		if c.Code >= 0 && c.Code < int64(len(channelNames)) {
+			return channelNames[c.Code].name
+		}
+		return strconv.FormatInt(c.Code, 10)
 	}
-	return strconv.FormatInt(code, 10)
+	for _, n := range channelNames {
+		if n.label == c.Label {
+			return n.name
+		}
+	}
+	return c.Label
 }
 
 // ToRow maps a ticket to its tickets-table row. loc is the report time zone of
 // the DATETIME columns, session and syncedAt fill sessao and sincronizado_em.
 //
-// A ticket without ticket_number, created_at or updated_at, or with a
-// timestamp that is not RFC 3339, is refused with a *FieldError naming the
-// field: a row is either whole or not produced.
+// Only what the table cannot hold a row without is refused, with a
+// *FieldError naming it: a missing or non-positive ticket_number, a missing or
+// unusable created_at, an empty session or a zero syncedAt. Any other field
+// that is unparsable becomes NULL in its column(s) and is named in
+// Row.FieldErrors, after the ones Decode found. A missing or unusable
+// updated_at takes created_at's value (atualizado_em_utc is REQUIRED).
 func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Row, error) {
 	var r Row
 	if t.Number == nil {
@@ -182,16 +220,13 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 	if err != nil {
 		return Row{}, err
 	}
-	updated, err := requiredTime(n, "updated_at", t.UpdatedAt)
-	if err != nil {
-		return Row{}, err
-	}
 	if session == "" {
 		return Row{}, &FieldError{Ticket: n, Field: "session", Reason: "missing"}
 	}
 	if syncedAt.IsZero() {
 		return Row{}, &FieldError{Ticket: n, Field: "synced_at", Reason: "missing"}
 	}
+	r.FieldErrors = t.FieldErrors[:len(t.FieldErrors):len(t.FieldErrors)]
 
 	r.NumeroTicket = n
 	r.Titulo = str(t.Title)
@@ -203,9 +238,13 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 	}
 	if t.Stage != nil {
 		r.Estagio = str(t.Stage.Name)
+		r.EstagioID = i64(t.Stage.ID)
 	}
-	if t.Priority != nil && t.Priority.Name != nil {
-		r.Prioridade = NullString{PriorityName(*t.Priority.Name), true}
+	if t.Priority != nil {
+		if t.Priority.Name != nil {
+			r.Prioridade = NullString{PriorityName(*t.Priority.Name), true}
+		}
+		r.PrioridadeID = i64(t.Priority.ID)
 	}
 	if t.Client != nil {
 		r.Cliente = str(t.Client.Name)
@@ -213,44 +252,99 @@ func ToRow(t Ticket, loc *time.Location, session string, syncedAt time.Time) (Ro
 	}
 	if t.Desk != nil {
 		r.Mesa = str(t.Desk.Name)
+		r.MesaID = i64(t.Desk.ID)
 	}
 	if t.Responsible != nil {
 		r.Responsavel = str(t.Responsible.Name)
+		r.ResponsavelID = i64(t.Responsible.ID)
 	}
 	if t.Requestor != nil {
 		r.Solicitante = str(t.Requestor.Name)
 		r.SolicitanteEmail = str(t.Requestor.Email)
+		r.SolicitanteTelefone = str(t.Requestor.Telephone)
 	}
+	r.Seguidores = str(t.Followers)
+	r.Catalogo = catalog(t.ServicesCatalog)
 	if t.CreatedByWayOf != nil {
 		r.Canal = NullString{ChannelName(*t.CreatedByWayOf), true}
 	}
 	r.Fechado = boolean(t.IsClosed)
+	r.Revisado = boolean(t.IsRevised)
 	r.Situacao = situacao(t)
 	r.Reaberturas = i64(t.ReopenCount)
-	if t.SLA != nil {
-		r.ResolvidoNoPrazo = boolean(t.SLA.SolvedInTime)
-		attend, err := optionalTime(n, "sla_info.attend_expiration", t.SLA.AttendExpiration)
-		if err != nil {
-			return Row{}, err
+	r.UltimaResposta = str(t.LastAnswerType)
+	r.CriadoPorID = i64(t.CreatedByID)
+	r.AtualizadoPorID = i64(t.UpdatedByID)
+
+	updated := optional(&r.FieldErrors, "updated_at", t.UpdatedAt)
+	if updated.IsZero() {
+		updated = created
+	}
+	if s := t.SLA; s != nil {
+		attend := optional(&r.FieldErrors, "sla_info.attend_expiration", s.AttendExpiration)
+		solve := optional(&r.FieldErrors, "sla_info.solve_expiration", s.SolveExpiration)
+		stage := optional(&r.FieldErrors, "sla_info.stage_expiration", s.StageExpiration)
+		solved := optional(&r.FieldErrors, "sla_info.solved_in_time", s.SolvedInTime)
+		r.PrazoAtendimento = local(attend, loc)
+		r.PrazoSolucao = local(solve, loc)
+		r.PrazoEstagio = local(stage, loc)
+		r.ResolvidoEm = local(solved, loc)
+		r.ResolvidoEmUTC = solved
+		if !solved.IsZero() && !solve.IsZero() {
+			r.SolucaoNoPrazo = NullBool{!solved.After(solve), true}
 		}
-		solve, err := optionalTime(n, "sla_info.solve_expiration", t.SLA.SolveExpiration)
-		if err != nil {
-			return Row{}, err
-		}
-		if !attend.IsZero() {
-			r.PrazoAtendimento = attend.In(loc)
-		}
-		if !solve.IsZero() {
-			r.PrazoSolucao = solve.In(loc)
-		}
+		r.SLAAtendimento = boolean(s.AttendSLA)
+		r.SLASolucao = boolean(s.AttendSLASolution)
+		r.SLAPausado = boolean(s.Stopped)
 	}
 	r.CriadoEm = created.In(loc)
 	r.AtualizadoEm = updated.In(loc)
 	r.CriadoEmUTC = created
 	r.AtualizadoEmUTC = updated
+	r.Dados = t.Raw
 	r.SincronizadoEm = syncedAt.UTC()
 	r.Sessao = session
 	return r, nil
+}
+
+// catalog joins the services_catalog names present, catalog / area / item;
+// NULL when there is none. One allocation at most.
+func catalog(c *Catalog) NullString {
+	if c == nil {
+		return NullString{}
+	}
+	parts := [...]*string{c.CatalogName, c.AreaName, c.ItemName}
+	n, size := 0, 0
+	var only string
+	for _, p := range parts {
+		if p != nil && *p != "" {
+			n++
+			size += len(*p)
+			only = *p
+		}
+	}
+	if n <= 1 {
+		return NullString{only, n == 1}
+	}
+	var b strings.Builder
+	b.Grow(size + 3*(n-1))
+	for _, p := range parts {
+		if p == nil || *p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" / ")
+		}
+		b.WriteString(*p)
+	}
+	return NullString{b.String(), true}
+}
+
+func local(t time.Time, loc *time.Location) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(loc)
 }
 
 // situacao is the state a ticket's own fields tell: canceled by its status
@@ -273,11 +367,24 @@ func requiredTime(n int64, field string, s *string) (time.Time, error) {
 	return parseTime(n, field, *s)
 }
 
-func optionalTime(n int64, field string, s *string) (time.Time, error) {
-	if s == nil || *s == "" {
-		return time.Time{}, nil
+// optional parses an optional time, appending field to errs when it is
+// unusable.
+func optional(errs *[]string, field string, s *string) time.Time {
+	v, ok := optionalTime(s)
+	if !ok {
+		*errs = append(*errs, field)
 	}
-	return parseTime(n, field, *s)
+	return v
+}
+
+// optionalTime parses s; a nil or empty s is NULL and fine, an unusable one is
+// NULL and not ok.
+func optionalTime(s *string) (time.Time, bool) {
+	if s == nil || *s == "" {
+		return time.Time{}, true
+	}
+	t, err := parseTime(0, "", *s)
+	return t, err == nil
 }
 
 // BigQuery TIMESTAMP covers years 0001..9999; anything else could not load.

@@ -27,7 +27,7 @@ var saoPaulo = func() *time.Location {
 func ticket(n int64, updated, title string) tickets.Ticket {
 	created := "2026-06-01T13:05:00.000Z"
 	status, desk, client := "Opened", "Suporte N1", "ACME Ltda"
-	way := int64(4)
+	way := tickets.Channel{Label: "Email"}
 	return tickets.Ticket{Number: &n, Title: &title, CreatedAt: &created, UpdatedAt: &updated,
 		CreatedByWayOf: &way, Status: &tickets.Ref{Name: &status}, Desk: &tickets.Ref{Name: &desk},
 		Client: &tickets.Ref{Name: &client}}
@@ -275,8 +275,8 @@ func TestEnsureTables(t *testing.T) {
 	if p := md.TimePartitioning; p == nil || p.Field != "criado_em_utc" || p.Type != bigquery.DayPartitioningType {
 		t.Errorf("partitioning: got %+v, want DAY on criado_em_utc", p)
 	}
-	if c := md.Clustering; c == nil || !slices.Equal(c.Fields, []string{"status", "mesa", "cliente"}) {
-		t.Errorf("clustering: got %+v, want [status mesa cliente]", c)
+	if c := md.Clustering; c == nil || !slices.Equal(c.Fields, []string{"situacao", "mesa", "cliente"}) {
+		t.Errorf("clustering: got %+v, want [situacao mesa cliente]", c)
 	}
 	if got, want := len(md.Schema), len(warehouse.TicketsSchema()); got != want {
 		t.Errorf("columns: got %d, want %d", got, want)
@@ -315,7 +315,7 @@ func TestSchemaMatchesRow(t *testing.T) {
 // TestSchemaFilesForTerraform checks what Terraform needs of the files: a JSON
 // array of {name, type, mode, description} with BigQuery type names.
 func TestSchemaFilesForTerraform(t *testing.T) {
-	types := []string{"STRING", "INTEGER", "INT64", "BOOLEAN", "BOOL", "TIMESTAMP", "DATETIME", "FLOAT", "FLOAT64", "DATE", "NUMERIC"}
+	types := []string{"STRING", "INTEGER", "INT64", "BOOLEAN", "BOOL", "TIMESTAMP", "DATETIME", "FLOAT", "FLOAT64", "DATE", "NUMERIC", "JSON"}
 	for _, file := range []string{"schema/tickets.json", "schema/sync_runs.json"} {
 		t.Run(file, func(t *testing.T) {
 			b, err := os.ReadFile(file)

@@ -403,9 +403,9 @@ run "warehouse" {
     condition = (
       google_bigquery_table.tickets.time_partitioning[0].type == "DAY" &&
       google_bigquery_table.tickets.time_partitioning[0].field == "criado_em_utc" &&
-      join(",", google_bigquery_table.tickets.clustering) == "status,mesa,cliente"
+      join(",", google_bigquery_table.tickets.clustering) == "situacao,mesa,cliente"
     )
-    error_message = "tickets is partitioned by day of criado_em_utc and clustered by status, mesa, cliente (CONTRACT.md section 6)."
+    error_message = "tickets is partitioned by day of criado_em_utc and clustered by situacao, mesa, cliente (CONTRACT.md section 6)."
   }
 
   assert {
