@@ -259,7 +259,7 @@ variable "full_sync_schedule" {
   }
 
   validation {
-    condition     = try(slice(split(" ", trimspace(var.full_sync_schedule)), 2, 4) == ["*", "*"], false)
+    condition     = try(join(" ", slice(split(" ", trimspace(var.full_sync_schedule)), 2, 4)) == "* *", false)
     error_message = "The full_sync_schedule must run at least every week: its day-of-month and month fields must be \"*\" (choose days with the day-of-week field, e.g. \"0 2 * * 0\" for Sundays)."
   }
 }
