@@ -63,12 +63,23 @@ resource "google_bigquery_dataset_iam_member" "extract_load" {
   member     = local.function_members["extract_load"]
 }
 
-# CompleteLogin records a login whose code never came as a failed run: a
-# MERGE into sync_runs only, so it edits that table and no other.
-resource "google_bigquery_table_iam_member" "complete_login_runs" {
+# StartLogin (draining expired pending logins before it starts one) and
+# CompleteLogin record a login whose code never came as a failed run: a MERGE
+# into sync_runs only, so each edits that table and no other. A table-level
+# binding suffices for DML on it; the job itself needs bigquery.jobUser on the
+# project (iam.tf). (BigQuery: "Control access to resources with IAM",
+# table-level roles; https://cloud.google.com/bigquery/docs/control-access-to-resources-iam)
+resource "google_bigquery_table_iam_member" "run_log" {
+  for_each = toset(local.run_log_writers)
+
   project    = var.project_id
   dataset_id = google_bigquery_dataset.warehouse.dataset_id
   table_id   = google_bigquery_table.sync_runs.table_id
   role       = "roles/bigquery.dataEditor"
-  member     = local.function_members["complete_login"]
+  member     = local.function_members[each.key]
+}
+
+moved {
+  from = google_bigquery_table_iam_member.complete_login_runs
+  to   = google_bigquery_table_iam_member.run_log["complete_login"]
 }

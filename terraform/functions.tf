@@ -14,6 +14,21 @@ locals {
     WEB_BASE_URL         = var.web_base_url
   }
 
+  # The run log (sync_runs): ExtractLoad writes every session there, and
+  # StartLogin and CompleteLogin record a login whose code never came. All
+  # three must name the same table in the same location, or the MERGE of a
+  # failed login goes to a dataset that does not exist (the defaults are
+  # tiflux/sync_runs in US; a southamerica-east1 deployment is elsewhere).
+  # CompleteLogin's time limit, which the lease on a pending login outlasts
+  # (pubsub.tf).
+  complete_login_timeout = 120
+
+  run_log_environment = {
+    BQ_DATASET    = google_bigquery_dataset.warehouse.dataset_id
+    BQ_RUNS_TABLE = google_bigquery_table.sync_runs.table_id
+    BQ_LOCATION   = google_bigquery_dataset.warehouse.location
+  }
+
   # Secret variables: environment name → key of google_secret_manager_secret.secret.
   login_secrets = var.auth_mode == "otp" ? {
     WEB_EMAIL    = "web-email"
@@ -32,9 +47,12 @@ locals {
       max_instances = 1
       memory        = "256Mi"
       publishes     = ["login_pending", "session_ready"]
-      environment = merge(local.common_environment, {
+      # StartLogin first drains the pending logins that expired unseen
+      # (login-pending-complete) and records each in sync_runs as failed.
+      environment = merge(local.common_environment, local.run_log_environment, {
         WEB_LOGIN_PATH      = var.web_paths.login
         OTP_TTL_MINUTES     = tostring(var.otp_ttl_minutes)
+        SUB_LOGIN_PENDING   = google_pubsub_subscription.login_pending_complete.name
         TOPIC_LOGIN_PENDING = google_pubsub_topic.topic["login_pending"].name
         TOPIC_SESSION_READY = google_pubsub_topic.topic["session_ready"].name
       })
@@ -48,11 +66,11 @@ locals {
       description   = "Receives the signed one-time code from the Apps Script, finishes the pending login and publishes session-ready."
       ingress       = "ALLOW_ALL" # the Apps Script calls from outside; the signature guards it
       trigger_topic = null
-      timeout       = 120
+      timeout       = local.complete_login_timeout
       max_instances = 3
       memory        = "256Mi"
       publishes     = ["session_ready"]
-      environment = merge(local.common_environment, {
+      environment = merge(local.common_environment, local.run_log_environment, {
         WEB_OTP_PATH        = var.web_paths.otp
         WEB_LOGOUT_PATH     = var.web_paths.logout
         OTP_TTL_MINUTES     = tostring(var.otp_ttl_minutes)
@@ -74,7 +92,7 @@ locals {
       max_instances = 1   # one session at a time
       memory        = "512Mi"
       publishes     = ["session_ready", "load_finished"]
-      environment = merge(local.common_environment, {
+      environment = merge(local.common_environment, local.run_log_environment, {
         WEB_TICKETS_PATH      = var.web_paths.tickets
         MAX_EVENT_AGE_MINUTES = tostring(var.max_event_age_minutes)
         WINDOW_DAYS           = tostring(var.window_days)
@@ -82,10 +100,8 @@ locals {
         RATE_LIMIT_PER_MINUTE = tostring(var.rate_limit_per_minute)
         FULL_REFRESH_HOURS    = tostring(var.full_refresh_hours)
         TIMEZONE              = var.report_time_zone
-        BQ_DATASET            = google_bigquery_dataset.warehouse.dataset_id
+        EXTRACT_CHUNK_SECONDS = tostring(var.extract_chunk_seconds)
         BQ_TABLE              = google_bigquery_table.tickets.table_id
-        BQ_RUNS_TABLE         = google_bigquery_table.sync_runs.table_id
-        BQ_LOCATION           = google_bigquery_dataset.warehouse.location
         TOPIC_SESSION_READY   = google_pubsub_topic.topic["session_ready"].name
         TOPIC_LOAD_FINISHED   = google_pubsub_topic.topic["load_finished"].name
       })

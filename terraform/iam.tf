@@ -65,10 +65,17 @@ resource "google_storage_bucket_iam_member" "build_source" {
   member = local.build_member
 }
 
-# ExtractLoad runs its load and MERGE as query jobs, and CompleteLogin its
-# MERGE of a failed login into sync_runs; jobs are project-wide.
+# The functions that write only sync_runs (a failed login): StartLogin and
+# CompleteLogin. ExtractLoad edits the whole dataset (bigquery.tf).
+locals {
+  run_log_writers = ["start_login", "complete_login"]
+}
+
+# ExtractLoad runs its load and MERGE as query jobs, and StartLogin and
+# CompleteLogin their MERGE of a failed login into sync_runs; jobs are
+# project-wide (roles/bigquery.jobUser holds bigquery.jobs.create).
 resource "google_project_iam_member" "bigquery_job_user" {
-  for_each = toset(["extract_load", "complete_login"])
+  for_each = toset(concat(["extract_load"], local.run_log_writers))
 
   project = var.project_id
   role    = "roles/bigquery.jobUser"

@@ -1,6 +1,11 @@
 # Alerts on the sessions, from the functions' structured logs: ExtractLoad
 # writes one "sync.finished" entry per session (outcome "ok" or "failed"), and
-# a login whose code never came is logged as "login.expired". The log-based
+# a login whose code never came is logged as "login.expired" (at ERROR) by the
+# function that finds it on login-pending-complete: CompleteLogin when the next
+# code arrives, or the next StartLogin, which drains the expired ones before it
+# starts (pubsub.tf keeps them until then). 2nd-gen functions log as their
+# Cloud Run services: resource.type "cloud_run_revision", label service_name
+# (Cloud Run functions, "Write and view logs"). The log-based
 # metrics always exist (they cost nothing and chart the sessions); the alert
 # policies only when there is a channel to notify.
 
@@ -101,7 +106,7 @@ resource "google_monitoring_alert_policy" "session_failed" {
     content   = <<-EOT
       A session of the ticket pipeline failed. `event` says where:
       `sync.finished` — ExtractLoad gave up on the load (see its `error` field in the logs);
-      `login.expired` — StartLogin asked for a code that never reached CompleteLogin (check the Apps Script and the mailbox).
+      `login.expired` — a login's code never reached CompleteLogin before it expired; found by the next StartLogin or CompleteLogin and recorded in `sync_runs` as failed (check the Apps Script and the mailbox).
       Logs Explorer: `jsonPayload.event="sync.finished" OR jsonPayload.event="login.expired"`. The next scheduled run starts afresh.
     EOT
   }

@@ -47,6 +47,18 @@ resource "google_secret_manager_secret_version" "secret" {
 
   secret      = google_secret_manager_secret.secret[each.key].id
   secret_data = local.secret_values[each.key]
+
+  # A new value replaces the version (secret_data forces a new resource). By
+  # default Terraform would destroy the old version first, while the running
+  # revision is still pinned to it: every cold start in between fails to
+  # read its secret. Create the new version, roll the functions onto it, and
+  # only then delete the old one. (Provider docs, google_secret_manager_secret_version:
+  # "The behavior of the secret_data field is force new ... To mitigate this,
+  # use the create_before_destroy field within the lifecycle block";
+  # https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/secret_manager_secret_version)
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "accessor" {

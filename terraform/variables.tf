@@ -216,6 +216,17 @@ variable "full_refresh_hours" {
   }
 }
 
+variable "extract_chunk_seconds" {
+  type        = number
+  description = "How long one ExtractLoad invocation fetches before it merges and continues in the next (EXTRACT_CHUNK_SECONDS); its limit is 540 s."
+  default     = 360
+
+  validation {
+    condition     = var.extract_chunk_seconds >= 60 && var.extract_chunk_seconds <= 480 && floor(var.extract_chunk_seconds) == var.extract_chunk_seconds
+    error_message = "The extract_chunk_seconds must be a whole number from 60 to 480 (the invocation ends at 540 s; the merge needs the rest)."
+  }
+}
+
 variable "report_time_zone" {
   type        = string
   description = "The IANA time zone of the local DATETIME columns of the tickets table (TIMEZONE)."
@@ -228,32 +239,48 @@ variable "report_time_zone" {
 }
 
 # --- Schedules --------------------------------------------------------------------
+# Cloud Scheduler reads unix-cron: five fields (minute, hour, day of month,
+# month, day of week) of digits, names (JAN, MON), "*", ranges, lists and
+# steps; a day-of-month and a day-of-week that are both restricted combine by
+# OR. ("Cron job format and time zone",
+# https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules)
 
 variable "full_sync_schedule" {
   type        = string
-  description = "The cron schedule of the daily full pull (body {\"mode\":\"full\"}), in schedule_time_zone."
-  default     = "0 6 * * *"
+  description = "The cron schedule of the full pull (body {\"mode\":\"full\"}), in schedule_time_zone: nightly at 02:00 by default. It must run every week (day of month and month \"*\"): the next StartLogin records the logins whose code never came, and the pending subscription keeps them 7 days."
+  default     = "0 2 * * *"
 
   validation {
-    condition     = length(split(" ", trimspace(var.full_sync_schedule))) == 5
-    error_message = "The full_sync_schedule must be a five-field cron expression, e.g. \"0 6 * * *\"."
+    condition = (
+      length(split(" ", trimspace(var.full_sync_schedule))) == 5 &&
+      alltrue([for f in split(" ", trimspace(var.full_sync_schedule)) : can(regex("^[0-9A-Za-z*,/-]+$", f))])
+    )
+    error_message = "The full_sync_schedule must be a five-field cron expression, e.g. \"0 2 * * *\" (02:00 every night)."
+  }
+
+  validation {
+    condition     = try(join(" ", slice(split(" ", trimspace(var.full_sync_schedule)), 2, 4)) == "* *", false)
+    error_message = "The full_sync_schedule must run at least every week: its day-of-month and month fields must be \"*\" (choose days with the day-of-week field, e.g. \"0 2 * * 0\" for Sundays)."
   }
 }
 
 variable "incremental_sync_schedule" {
   type        = string
-  description = "The cron schedule of the incremental pulls (body {\"mode\":\"incremental\"}), in schedule_time_zone; empty for none, e.g. \"0 9-18 * * 1-5\"."
-  default     = ""
+  description = "The cron schedule of the incremental pulls (body {\"mode\":\"incremental\"}), in schedule_time_zone: every 2 hours from 08:00 to 18:00, Monday to Friday, by default; empty for none."
+  default     = "0 8,10,12,14,16,18 * * 1-5"
 
   validation {
-    condition     = var.incremental_sync_schedule == "" || length(split(" ", trimspace(var.incremental_sync_schedule))) == 5
-    error_message = "The incremental_sync_schedule must be empty or a five-field cron expression, e.g. \"0 9-18 * * 1-5\"."
+    condition = var.incremental_sync_schedule == "" || (
+      length(split(" ", trimspace(var.incremental_sync_schedule))) == 5 &&
+      alltrue([for f in split(" ", trimspace(var.incremental_sync_schedule)) : can(regex("^[0-9A-Za-z*,/-]+$", f))])
+    )
+    error_message = "The incremental_sync_schedule must be empty or a five-field cron expression, e.g. \"0 8,10,12,14,16,18 * * 1-5\"."
   }
 }
 
 variable "schedule_time_zone" {
   type        = string
-  description = "The IANA time zone the cron schedules are read in."
+  description = "The IANA time zone the cron schedules are read in (Cloud Scheduler's time_zone)."
   default     = "America/Sao_Paulo"
 
   validation {

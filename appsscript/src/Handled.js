@@ -21,10 +21,10 @@ function lastHandled_() {
 
 /**
  * @param {{messageId: string, receivedAt: Date}} mail
+ * @param {{messageId: string, receivedMs: number}} last the last handled mail.
  * @return {boolean} whether the mail is newer than the last one handled.
  */
-function isUnhandled_(mail) {
-  var last = lastHandled_();
+function isUnhandled_(mail, last) {
   return mail.messageId !== last.messageId && mail.receivedAt.getTime() > last.receivedMs;
 }
 

@@ -7,17 +7,45 @@
 var MAIL_SEARCH_LIMIT = 10;
 
 /**
- * The newest message matching the query.
+ * The search of one run: OTP_QUERY, narrowed to mail received after the last
+ * handled one. Gmail's search takes `after:` in epoch seconds ("Search and
+ * filter messages", developers.google.com/workspace/gmail/api/guides/filtering);
+ * the second after the handled mail's, so the handled mail itself is not
+ * listed again. (Two code mails in the same second are not a thing: a code
+ * is asked for at most every few minutes.)
  *
  * @param {{query: string}} config
+ * @param {{messageId: string, receivedMs: number}} last the last handled mail.
+ * @return {string}
+ */
+function searchQuery_(config, last) {
+  if (!last.receivedMs) {
+    return config.query;
+  }
+  return config.query + ' after:' + String(Math.floor(last.receivedMs / 1000) + 1);
+}
+
+/**
+ * The newest message matching the query that was not handled yet.
+ *
+ * Quotas: a run with nothing new costs one messages.list call and no
+ * messages.get; each new mail costs one get (format minimal) here. The list
+ * is newest first, so the first handled id ends the look: everything after
+ * it is older (README: quotas).
+ *
+ * @param {{query: string}} config
+ * @param {{messageId: string, receivedMs: number}} last the last handled mail.
  * @return {?{messageId: string, receivedAt: Date}} null when the search finds nothing.
  */
-function newestOtpMail_(config) {
-  var list = Gmail.Users.Messages.list('me', {q: config.query, maxResults: MAIL_SEARCH_LIMIT});
+function newestOtpMail_(config, last) {
+  var list = Gmail.Users.Messages.list('me', {q: searchQuery_(config, last), maxResults: MAIL_SEARCH_LIMIT});
   var hits = (list && list.messages) || [];
   var newest = null;
   for (var i = 0; i < hits.length; i++) {
-    // The list is newest first in practice; the timestamps decide all the same.
+    if (hits[i].id === last.messageId) {
+      break; // handled already, and so is everything older
+    }
+    // The timestamps decide which is newest, whatever the order of the hits.
     var meta = Gmail.Users.Messages.get('me', hits[i].id, {format: 'minimal'});
     var ms = Number(meta.internalDate);
     if (!newest || ms > newest.receivedAt.getTime()) {

@@ -35,12 +35,14 @@ function pollOtp() {
  * @return {string} see pollOtp.
  */
 function pollLocked_(config) {
-  var mail = newestOtpMail_(config);
+  var last = lastHandled_();
+  var mail = newestOtpMail_(config, last);
   if (!mail) {
-    log_('pollOtp: no mail matches OTP_QUERY.');
-    return 'none';
+    log_(last.messageId ? 'pollOtp: no new mail since the last handled one (' + last.messageId + ').' :
+        'pollOtp: no mail matches OTP_QUERY.');
+    return last.messageId ? 'handled-already' : 'none';
   }
-  if (!isUnhandled_(mail)) {
+  if (!isUnhandled_(mail, last)) {
     log_('pollOtp: no new mail; the newest (' + mail.messageId + ') is handled already.');
     return 'handled-already';
   }

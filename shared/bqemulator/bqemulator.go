@@ -39,6 +39,9 @@ type Options struct {
 	Stderr io.Writer
 	// StartTimeout bounds the wait for the emulator to answer; 0 means 30 s.
 	StartTimeout time.Duration
+	// Progress, when set, hears about a first-time build of the binary: what
+	// it is, that it happens once, and a line every 15 s while it lasts.
+	Progress io.Writer
 }
 
 // Emulator is a running emulator (or the one BIGQUERY_EMULATOR_HOST names).
@@ -63,7 +66,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	bin := opts.Bin
 	if bin == "" {
 		var err error
-		if bin, err = EnsureBinary(ctx); err != nil {
+		if bin, err = EnsureBinaryProgress(ctx, opts.Progress); err != nil {
 			return nil, err
 		}
 	}
@@ -188,6 +191,16 @@ func BinaryPath() (string, error) {
 // test binaries) wait for one build under a lock file; the binary appears by
 // rename, so nobody runs a half-written file. The first build takes minutes.
 func EnsureBinary(ctx context.Context) (string, error) {
+	return EnsureBinaryProgress(ctx, nil)
+}
+
+// progressEvery is how often a first-time build says it is still going.
+var progressEvery = 15 * time.Second
+
+// EnsureBinaryProgress is EnsureBinary telling w (when not nil) what a
+// first-time build is doing: it is a one-time build and where the result
+// goes, a line every 15 s with the time spent, and the end.
+func EnsureBinaryProgress(ctx context.Context, w io.Writer) (string, error) {
 	bin, err := BinaryPath()
 	if err != nil {
 		return "", err
@@ -198,30 +211,79 @@ func EnsureBinary(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return "", fmt.Errorf("bqemulator: cache directory: %w", err)
 	}
-	unlock, err := lockFile(bin + ".lock")
-	if err != nil {
-		return "", fmt.Errorf("bqemulator: lock: %w", err)
-	}
-	defer unlock()
-	if isExecutable(bin) { // built while we waited for the lock
-		return bin, nil
-	}
-	root, err := repoRoot()
+	say(w, "BigQuery emulator %s: not built yet. Building it once from the tools module into %s;"+
+		" this takes about 5 to 10 minutes on a fresh machine (downloading and compiling), and later runs reuse it.", Version, bin)
+	err = withProgress(w, "BigQuery emulator", progressEvery, func() error {
+		unlock, err := lockFile(bin + ".lock")
+		if err != nil {
+			return fmt.Errorf("bqemulator: lock: %w", err)
+		}
+		defer unlock()
+		if isExecutable(bin) { // built by another process while we waited for the lock
+			return nil
+		}
+		root, err := repoRoot()
+		if err != nil {
+			return err
+		}
+		tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", tmp, pkg)
+		cmd.Dir = filepath.Join(root, "tools")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("bqemulator: go build %s in %s: %w\n%s", pkg, cmd.Dir, err, out)
+		}
+		if err := os.Rename(tmp, bin); err != nil {
+			return fmt.Errorf("bqemulator: install binary: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	tmp := fmt.Sprintf("%s.tmp%d", bin, os.Getpid())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", tmp, pkg)
-	cmd.Dir = filepath.Join(root, "tools")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("bqemulator: go build %s in %s: %w\n%s", pkg, cmd.Dir, err, out)
-	}
-	if err := os.Rename(tmp, bin); err != nil {
-		return "", fmt.Errorf("bqemulator: install binary: %w", err)
-	}
+	say(w, "BigQuery emulator: ready at %s", bin)
 	return bin, nil
+}
+
+func say(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}
+
+// withProgress runs fn, the build of name, writing "<name>: still building
+// (<elapsed> elapsed)" to w every interval until fn returns, then one line
+// with the total time.
+func withProgress(w io.Writer, name string, every time.Duration, fn func() error) error {
+	if w == nil {
+		return fn()
+	}
+	start := time.Now()
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				say(w, "%s: still building (%s elapsed)", name, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	err := fn()
+	close(done)
+	<-stopped
+	if err != nil {
+		say(w, "%s: build failed after %s", name, time.Since(start).Round(time.Second))
+		return err
+	}
+	say(w, "%s: built in %s", name, time.Since(start).Round(time.Second))
+	return nil
 }
 
 // repoRoot walks up from the working directory to the directory that holds

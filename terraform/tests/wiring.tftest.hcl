@@ -153,9 +153,23 @@ run "functions" {
       google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["TOPIC_LOAD_FINISHED"] == "load-finished" &&
       google_cloudfunctions2_function.function["complete_login"].service_config[0].environment_variables["SUB_LOGIN_PENDING"] == "login-pending-complete" &&
       google_cloudfunctions2_function.function["start_login"].service_config[0].environment_variables["TOPIC_LOGIN_PENDING"] == "login-pending" &&
+      google_cloudfunctions2_function.function["start_login"].service_config[0].environment_variables["SUB_LOGIN_PENDING"] == "login-pending-complete" &&
+      google_cloudfunctions2_function.function["extract_load"].service_config[0].environment_variables["EXTRACT_CHUNK_SECONDS"] == "360" &&
       alltrue([for f in google_cloudfunctions2_function.function : f.service_config[0].environment_variables["GOOGLE_CLOUD_PROJECT"] == "tiflux-test"])
     )
     error_message = "The functions' plain environment must name the project, the topics, the subscription and the tables."
+  }
+
+  # The run log is one table in one place for every function that writes it
+  # (a southamerica-east1 dataset here; the Go defaults would say US).
+  assert {
+    condition = alltrue([
+      for fn in ["start_login", "complete_login", "extract_load"] :
+      google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_DATASET"] == "tiflux" &&
+      google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_RUNS_TABLE"] == "sync_runs" &&
+      google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_LOCATION"] == "southamerica-east1"
+    ])
+    error_message = "StartLogin, CompleteLogin and ExtractLoad must name the same sync_runs table and location (BQ_DATASET, BQ_RUNS_TABLE, BQ_LOCATION)."
   }
 }
 
@@ -231,10 +245,6 @@ run "pubsub" {
     error_message = "login-pending-complete must subscribe to login-pending."
   }
 
-  assert {
-    condition     = tonumber(trimsuffix(google_pubsub_subscription.login_pending_complete.message_retention_duration, "s")) >= 10 * 60
-    error_message = "login-pending-complete must keep messages at least as long as a code lives (OTP_TTL_MINUTES)."
-  }
 
   assert {
     condition     = google_pubsub_subscription.login_pending_complete.expiration_policy[0].ttl == ""
@@ -248,11 +258,15 @@ run "pubsub" {
 
   assert {
     condition = (
-      google_pubsub_subscription_iam_member.complete_login.subscription == google_pubsub_subscription.login_pending_complete.name &&
-      google_pubsub_subscription_iam_member.complete_login.member == "serviceAccount:${google_service_account.function["complete_login"].email}" &&
-      google_pubsub_subscription_iam_member.complete_login.role == "roles/pubsub.subscriber"
+      {
+        for k, m in google_pubsub_subscription_iam_member.pending : k => m.member
+        if m.subscription == google_pubsub_subscription.login_pending_complete.name && m.role == "roles/pubsub.subscriber"
+        } == {
+        start_login    = "serviceAccount:${google_service_account.function["start_login"].email}"
+        complete_login = "serviceAccount:${google_service_account.function["complete_login"].email}"
+      }
     )
-    error_message = "CompleteLogin must be the subscriber of login-pending-complete."
+    error_message = "CompleteLogin (the newest pending login) and StartLogin (draining expired ones) must be the subscribers of login-pending-complete, and only they."
   }
 
   assert {
@@ -265,18 +279,6 @@ run "pubsub" {
   }
 }
 
-run "longer_otp_lifetime" {
-  command = plan
-
-  variables {
-    otp_ttl_minutes = 30
-  }
-
-  assert {
-    condition     = google_pubsub_subscription.login_pending_complete.message_retention_duration == "1800s"
-    error_message = "login-pending-complete must keep messages for the whole OTP lifetime."
-  }
-}
 
 run "invokers" {
   command = apply
@@ -312,13 +314,23 @@ run "invokers" {
   }
 
   assert {
+    condition = alltrue([
+      for fn in ["start_login", "complete_login"] :
+      google_project_iam_member.bigquery_job_user[fn].member == "serviceAccount:${google_service_account.function[fn].email}" &&
+      google_project_iam_member.bigquery_job_user[fn].role == "roles/bigquery.jobUser" &&
+      google_bigquery_table_iam_member.run_log[fn].member == "serviceAccount:${google_service_account.function[fn].email}" &&
+      google_bigquery_table_iam_member.run_log[fn].table_id == google_bigquery_table.sync_runs.table_id &&
+      google_bigquery_table_iam_member.run_log[fn].role == "roles/bigquery.dataEditor"
+    ])
+    error_message = "StartLogin and CompleteLogin may write sync_runs (failed logins) and run jobs, and nothing else in BigQuery."
+  }
+
+  assert {
     condition = (
-      google_project_iam_member.bigquery_job_user["complete_login"].member == "serviceAccount:${google_service_account.function["complete_login"].email}" &&
-      google_bigquery_table_iam_member.complete_login_runs.table_id == google_bigquery_table.sync_runs.table_id &&
-      google_bigquery_table_iam_member.complete_login_runs.role == "roles/bigquery.dataEditor" &&
-      length(google_project_iam_member.bigquery_job_user) == 2
+      toset(keys(google_project_iam_member.bigquery_job_user)) == toset(["extract_load", "start_login", "complete_login"]) &&
+      toset(keys(google_bigquery_table_iam_member.run_log)) == toset(["start_login", "complete_login"])
     )
-    error_message = "CompleteLogin may write sync_runs (failed logins) and nothing else in BigQuery."
+    error_message = "Only ExtractLoad, StartLogin and CompleteLogin touch BigQuery; Logout does not."
   }
 
   assert {
@@ -336,55 +348,90 @@ run "scheduler" {
   command = apply
 
   assert {
-    condition     = keys(google_cloud_scheduler_job.sync) == ["full"]
-    error_message = "Without an incremental schedule there is one job, the full pull."
+    condition     = toset(keys(google_cloud_scheduler_job.sync)) == toset(["full", "incremental"])
+    error_message = "By default there are two jobs: the nightly full pull and the working-day incremental pulls."
   }
 
   assert {
     condition = (
-      google_cloud_scheduler_job.sync["full"].schedule == "0 6 * * *" &&
-      google_cloud_scheduler_job.sync["full"].time_zone == "America/Sao_Paulo" &&
-      google_cloud_scheduler_job.sync["full"].region == "southamerica-east1"
+      google_cloud_scheduler_job.sync["full"].schedule == "0 2 * * *" &&
+      google_cloud_scheduler_job.sync["incremental"].schedule == "0 8,10,12,14,16,18 * * 1-5" &&
+      alltrue([for j in google_cloud_scheduler_job.sync : j.time_zone == "America/Sao_Paulo" && j.region == "southamerica-east1"])
     )
-    error_message = "The full pull runs daily at 06:00 America/Sao_Paulo by default."
+    error_message = "The full pull runs nightly at 02:00 and the incremental ones every 2 hours 08-18 Monday to Friday, America/Sao_Paulo time."
   }
 
   assert {
-    condition = (
-      google_cloud_scheduler_job.sync["full"].http_target[0].http_method == "POST" &&
-      base64decode(google_cloud_scheduler_job.sync["full"].http_target[0].body) == "{\"mode\":\"full\"}" &&
-      google_cloud_scheduler_job.sync["full"].http_target[0].headers["Content-Type"] == "application/json"
-    )
-    error_message = "The full pull must POST {\"mode\":\"full\"} as JSON."
+    condition = alltrue([
+      for mode, j in google_cloud_scheduler_job.sync :
+      j.http_target[0].http_method == "POST" &&
+      jsondecode(base64decode(j.http_target[0].body)) == { mode = mode } &&
+      j.http_target[0].headers["Content-Type"] == "application/json"
+    ])
+    error_message = "Each job must POST {\"mode\": its mode} as JSON (CONTRACT.md section 3)."
   }
 
   assert {
-    condition = (
-      google_cloud_scheduler_job.sync["full"].http_target[0].uri == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
-      google_cloud_scheduler_job.sync["full"].http_target[0].oidc_token[0].audience == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
-      google_cloud_scheduler_job.sync["full"].http_target[0].oidc_token[0].service_account_email == google_service_account.scheduler.email
-    )
+    condition = alltrue([
+      for j in google_cloud_scheduler_job.sync :
+      j.http_target[0].uri == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
+      j.http_target[0].oidc_token[0].audience == google_cloudfunctions2_function.function["start_login"].service_config[0].uri &&
+      j.http_target[0].oidc_token[0].service_account_email == google_service_account.scheduler.email
+    ])
     error_message = "The scheduler must call StartLogin's run.app URL with an OIDC token for that URL, as the scheduler's service account."
   }
 }
 
-run "incremental_schedule" {
+run "own_schedules" {
   command = apply
 
   variables {
-    incremental_sync_schedule = "0 9-18 * * 1-5"
+    full_sync_schedule        = "30 1 * * 0"
+    incremental_sync_schedule = "*/30 7-19 * * MON-SAT"
     schedule_time_zone        = "America/Manaus"
   }
 
   assert {
     condition = (
-      google_cloud_scheduler_job.sync["incremental"].schedule == "0 9-18 * * 1-5" &&
-      google_cloud_scheduler_job.sync["incremental"].time_zone == "America/Manaus" &&
-      base64decode(google_cloud_scheduler_job.sync["incremental"].http_target[0].body) == "{\"mode\":\"incremental\"}" &&
-      google_cloud_scheduler_job.sync["incremental"].http_target[0].uri == google_cloudfunctions2_function.function["start_login"].service_config[0].uri
+      google_cloud_scheduler_job.sync["full"].schedule == "30 1 * * 0" &&
+      google_cloud_scheduler_job.sync["incremental"].schedule == "*/30 7-19 * * MON-SAT" &&
+      alltrue([for j in google_cloud_scheduler_job.sync : j.time_zone == "America/Manaus"])
     )
-    error_message = "The incremental job must POST {\"mode\":\"incremental\"} to StartLogin on its schedule."
+    error_message = "The schedules and their time zone are the user's."
   }
+}
+
+run "no_incremental_schedule" {
+  command = plan
+
+  variables {
+    incremental_sync_schedule = ""
+  }
+
+  assert {
+    condition     = keys(google_cloud_scheduler_job.sync) == ["full"]
+    error_message = "An empty incremental_sync_schedule leaves only the full pull."
+  }
+}
+
+run "incremental_schedule_not_cron" {
+  command = plan
+
+  variables {
+    incremental_sync_schedule = "every 2 hours"
+  }
+
+  expect_failures = [var.incremental_sync_schedule]
+}
+
+run "monthly_full_pull_refused" {
+  command = plan
+
+  variables {
+    full_sync_schedule = "0 2 1 * *"
+  }
+
+  expect_failures = [var.full_sync_schedule]
 }
 
 run "warehouse" {

@@ -1,9 +1,11 @@
 package deploycheck_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -208,6 +210,15 @@ func TestEntryPointsMatch(t *testing.T) {
 	}
 }
 
+// pendingReads are variables Terraform sets for a function ahead of the Go
+// code that reads them: part "failpaths" makes StartLogin drain expired
+// pending logins into sync_runs (issue 12), reading these. Once
+// config.Vars(StartLogin) lists them, the entry is moot (the ordinary checks
+// apply) and may be deleted.
+var pendingReads = map[config.Function][]string{
+	config.StartLogin: {"BQ_DATASET", "BQ_RUNS_TABLE", "BQ_LOCATION", "SUB_LOGIN_PENDING"},
+}
+
 // Every variable a function reads is set for it (CONTRACT.md section 5), in
 // each auth mode; secrets from Secret Manager; nothing it does not read.
 func TestEnvironmentMatches(t *testing.T) {
@@ -223,17 +234,28 @@ func TestEnvironmentMatches(t *testing.T) {
 					continue
 				}
 				t.Run(string(fn), func(t *testing.T) {
-					checkEnvironment(t, fn, d, credentials)
+					for _, p := range environmentProblems(fn, d, credentials) {
+						t.Error(p)
+					}
 				})
 			}
 		})
 	}
 }
 
-func checkEnvironment(t *testing.T, fn config.Function, d deployed, credentials []string) {
+// environmentProblems lists what is wrong with the environment d gives fn.
+// Every variable fn reads that Terraform can set must be set: the
+// required ones, and also the optional ones, whose Go default may not fit
+// this deployment (BQ_LOCATION defaults to US; a southamerica-east1 dataset
+// is not there). Only the local-only ones (emulator hosts) are left out, and
+// the credentials of the other auth mode.
+func environmentProblems(fn config.Function, d deployed, credentials []string) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
 	vars := config.Vars(fn)
 	if len(vars) == 0 {
-		t.Fatalf("config.Vars(%s) lists no variables", fn)
+		return []string{fmt.Sprintf("config.Vars(%s) lists no variables", fn)}
 	}
 	reads := map[string]config.Var{}
 	for _, v := range vars {
@@ -241,7 +263,7 @@ func checkEnvironment(t *testing.T, fn config.Function, d deployed, credentials 
 	}
 	for _, name := range d.plainEnv {
 		if slices.Contains(d.secretEnv, name) {
-			t.Errorf("%s: %s is set both as plain and as secret environment", d.address, name)
+			add("%s: %s is set both as plain and as secret environment", d.address, name)
 		}
 	}
 
@@ -249,14 +271,16 @@ func checkEnvironment(t *testing.T, fn config.Function, d deployed, credentials 
 	for _, name := range set {
 		v, ok := reads[name]
 		switch {
+		case !ok && slices.Contains(pendingReads[fn], name):
+			// Set ahead of the code that reads it (see pendingReads).
 		case !ok:
-			t.Errorf("%s sets %s, which %s does not read", d.address, name, fn)
+			add("%s sets %s, which %s does not read", d.address, name, fn)
 		case v.Local:
-			t.Errorf("%s sets %s, which is for local runs only", d.address, name)
+			add("%s sets %s, which is for local runs only", d.address, name)
 		case v.Secret && !slices.Contains(d.secretEnv, name):
-			t.Errorf("%s sets the secret %s as a plain environment variable; it belongs in secret_environment_variables", d.address, name)
+			add("%s sets the secret %s as a plain environment variable; it belongs in secret_environment_variables", d.address, name)
 		case !v.Secret && slices.Contains(d.secretEnv, name):
-			t.Errorf("%s takes %s from Secret Manager, but it is no secret", d.address, name)
+			add("%s takes %s from Secret Manager, but it is no secret", d.address, name)
 		}
 	}
 
@@ -268,12 +292,192 @@ func checkEnvironment(t *testing.T, fn config.Function, d deployed, credentials 
 			// Emulator hosts: never set in the cloud.
 		case credential:
 			if want := slices.Contains(credentials, v.Name); isSet != want {
-				t.Errorf("%s: %s set = %v, want %v in this auth mode", d.address, v.Name, isSet, want)
+				add("%s: %s set = %v, want %v in this auth mode", d.address, v.Name, isSet, want)
 			}
-		case v.Required && !isSet:
-			t.Errorf("%s does not set %s, which %s requires", d.address, v.Name, fn)
-		case v.Default == "" && !isSet:
-			t.Errorf("%s does not set %s, which has no default", d.address, v.Name)
+		case isSet:
+		case v.Required:
+			add("%s does not set %s, which %s requires", d.address, v.Name, fn)
+		case v.Secret:
+			add("%s does not set the secret %s, which %s reads", d.address, v.Name, fn)
+		default:
+			add("%s does not set %s, which %s reads (its default %q need not fit this deployment)", d.address, v.Name, fn, v.Default)
 		}
 	}
+	return problems
+}
+
+// Rotating a secret replaces its version; the old one may only go once the
+// functions are pinned to the new one (terraform/secrets.tf).
+func TestSecretVersionsCreateBeforeDestroy(t *testing.T) {
+	for _, p := range secretVersionProblems(t, mustLoad(t)) {
+		t.Error(p)
+	}
+}
+
+func secretVersionProblems(tb testing.TB, c *deploycheck.Config) []string {
+	tb.Helper()
+	blocks := c.Resources("google_secret_manager_secret_version")
+	if len(blocks) == 0 {
+		return []string{"no google_secret_manager_secret_version in the configuration"}
+	}
+	var problems []string
+	for _, blk := range blocks {
+		ok := false
+		for _, lc := range blk.Body.Blocks {
+			if lc.Type != "lifecycle" {
+				continue
+			}
+			if attr, found := lc.Body.Attributes["create_before_destroy"]; found {
+				v, diags := attr.Expr.Value(nil)
+				ok = !diags.HasErrors() && v.Type() == cty.Bool && v.True()
+			}
+		}
+		if !ok {
+			problems = append(problems, fmt.Sprintf("google_secret_manager_secret_version.%s: lifecycle { create_before_destroy = true } is missing: a rotation would delete the version the running functions read before they move on", blk.Labels[1]))
+		}
+	}
+	return problems
+}
+
+// planted loads a copy of the configuration with old replaced by new in
+// file, once; old must be there exactly once.
+func planted(tb testing.TB, file, old, new string) *deploycheck.Config {
+	tb.Helper()
+	dir := tb.TempDir()
+	files, err := filepath.Glob(filepath.Join(terraformDir, "*.tf"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	found := false
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		text := string(src)
+		if filepath.Base(name) == file {
+			if n := strings.Count(text, old); n != 1 {
+				tb.Fatalf("%s holds %q %d times, want once: update the planted omission", file, old, n)
+			}
+			text, found = strings.Replace(text, old, new, 1), true
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(name)), []byte(text), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if !found {
+		tb.Fatalf("no %s in %s", file, terraformDir)
+	}
+	c, err := deploycheck.Load(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// The check fails on each kind of omission planted in a copy of the real
+// configuration, naming the function and the variable.
+func TestEnvironmentOmissionsFail(t *testing.T) {
+	tests := []struct {
+		name      string
+		file      string
+		old, new  string
+		mode      string
+		fn        config.Function
+		wantWords []string
+	}{
+		{
+			// The bug of issue 12: CompleteLogin's MERGE of a failed login
+			// went to tiflux.sync_runs in US whatever the deployment said.
+			name: "optional variable left at its Go default",
+			file: "functions.tf",
+			old: `      environment = merge(local.common_environment, local.run_log_environment, {
+        WEB_OTP_PATH`,
+			new: `      environment = merge(local.common_environment, {
+        WEB_OTP_PATH`,
+			mode: "otp", fn: config.CompleteLogin,
+			wantWords: []string{"does not set BQ_LOCATION", "CompleteLogin"},
+		},
+		{
+			name: "optional numeric setting",
+			file: "functions.tf",
+			old:  "        EXTRACT_CHUNK_SECONDS = tostring(var.extract_chunk_seconds)\n",
+			new:  "",
+			mode: "otp", fn: config.ExtractLoad,
+			wantWords: []string{"does not set EXTRACT_CHUNK_SECONDS", "ExtractLoad"},
+		},
+		{
+			name: "required variable",
+			file: "functions.tf",
+			old:  "    GOOGLE_CLOUD_PROJECT = var.project_id\n",
+			new:  "",
+			mode: "otp", fn: config.Logout,
+			wantWords: []string{"does not set GOOGLE_CLOUD_PROJECT", "requires"},
+		},
+		{
+			name: "secret variable",
+			file: "functions.tf",
+			old:  "        OTP_WEBHOOK_SECRET = \"otp-webhook-secret\"\n",
+			new:  "",
+			mode: "otp", fn: config.CompleteLogin,
+			wantWords: []string{"does not set OTP_WEBHOOK_SECRET", "requires"},
+		},
+		{
+			name: "credential of the otp mode",
+			file: "functions.tf",
+			old:  "    WEB_PASSWORD = \"web-password\"\n",
+			new:  "",
+			mode: "otp", fn: config.StartLogin,
+			wantWords: []string{"WEB_PASSWORD set = false, want true"},
+		},
+		{
+			name: "credential of the api-token mode",
+			file: "functions.tf",
+			old:  "    WEB_API_TOKEN = \"web-api-token\"\n",
+			new:  "",
+			mode: "api-token", fn: config.StartLogin,
+			wantWords: []string{"WEB_API_TOKEN set = false, want true"},
+		},
+		{
+			name: "secret set in clear",
+			file: "functions.tf",
+			old:  "        WEB_OTP_PATH        = var.web_paths.otp\n",
+			new:  "        WEB_OTP_PATH        = var.web_paths.otp\n        OTP_WEBHOOK_SECRET  = var.otp_webhook_secret\n",
+			mode: "otp", fn: config.CompleteLogin,
+			wantWords: []string{"OTP_WEBHOOK_SECRET", "both as plain and as secret"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := planted(t, tt.file, tt.old, tt.new)
+			d, ok := mustDeployed(t, c, tt.mode)[string(tt.fn)]
+			if !ok {
+				t.Fatalf("%s is not deployed in the planted configuration", tt.fn)
+			}
+			problems := environmentProblems(tt.fn, d, authModes[tt.mode])
+			for _, p := range problems {
+				if containsAll(p, tt.wantWords) {
+					return
+				}
+			}
+			t.Errorf("got problems %q, want one saying %q", problems, tt.wantWords)
+		})
+	}
+}
+
+func TestMissingCreateBeforeDestroyFails(t *testing.T) {
+	c := planted(t, "secrets.tf", "    create_before_destroy = true\n", "    create_before_destroy = false\n")
+	problems := secretVersionProblems(t, c)
+	if len(problems) != 1 || !strings.Contains(problems[0], "create_before_destroy") {
+		t.Errorf("got %q, want one problem about create_before_destroy", problems)
+	}
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
 }

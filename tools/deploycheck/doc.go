@@ -6,8 +6,12 @@
 //     kind (HTTP, or CloudEvent with an event trigger), and vice versa;
 //   - every environment variable a function reads (shared/config.Vars) is set
 //     for it, secret ones from Secret Manager, in each auth mode, except the
-//     local-only ones (emulator hosts) and optional ones left at their
-//     defaults; and nothing else is set.
+//     local-only ones (emulator hosts): optional ones too, since a Go default
+//     need not fit the deployment (BQ_LOCATION is US by default); and nothing
+//     else is set. Each kind of omission, planted in a copy of terraform/,
+//     makes the check fail (TestEnvironmentOmissionsFail);
+//   - every secret version is replaced create-before-destroy, so a rotation
+//     never deletes the version the running functions are pinned to.
 //
 // The configuration is read with the HCL parser and evaluated only as far as
 // the names go: variables, resource attributes and Terraform functions that

@@ -3,8 +3,9 @@
  * Gmail: a fake of the Gmail advanced service (`Gmail.Users.Messages`).
  *
  * It holds a mailbox of messages added by the test. Where it differs from
- * the real service: the search query is recorded but not interpreted (every
- * message matches), and `list` answers in the order set by `listOrder`
+ * the real service: the search query is recorded and only its `after:`
+ * (epoch seconds) is interpreted (every message matches the rest),
+ * `get` calls are recorded (quota), and `list` answers in the order set by `listOrder`
  * ('newest' first, as Gmail does in practice, or 'oldest' first to prove
  * the script does not depend on it). Part bodies come back as signed byte arrays,
  * as the advanced service hands bytes to Apps Script, or as base64url strings
@@ -18,7 +19,8 @@ function signedBytes(text) {
 function createGmail() {
   const messages = [];
   const queries = [];
-  const options = {listOrder: 'newest', bodyEncoding: 'bytes'};
+  const gets = [];
+  const options = {listOrder: 'newest', bodyEncoding: 'bytes', ignoreAfter: false};
 
   function encode(text) {
     if (options.bodyEncoding === 'base64url') {
@@ -38,7 +40,12 @@ function createGmail() {
   const Messages = {
     list(userId, params) {
       queries.push({userId, q: params && params.q, maxResults: params && params.maxResults});
-      let ordered = messages.slice().sort((a, b) => b.internalDate - a.internalDate);
+      // `after:<epoch seconds>` is the one operator interpreted (kept when
+      // at or after that second); the rest of the query matches everything.
+      const after = /(?:^|\s)after:(\d+)(?:\s|$)/.exec((params && params.q) || '');
+      let ordered = messages
+          .filter((m) => !after || options.ignoreAfter || m.internalDate >= Number(after[1]) * 1000)
+          .sort((a, b) => b.internalDate - a.internalDate);
       if (options.listOrder === 'oldest') {
         ordered.reverse();
       }
@@ -48,6 +55,7 @@ function createGmail() {
     },
 
     get(userId, id, params) {
+      gets.push({id, format: (params && params.format) || 'full'});
       const message = find(id);
       const minimal = {id: message.id, threadId: message.id, labelIds: ['INBOX'],
         internalDate: String(message.internalDate)};
@@ -77,6 +85,7 @@ function createGmail() {
     service: {Users: {Messages}},
     options,
     queries,
+    gets,
     /**
      * Delivers a message. `receivedAt` is an ISO time or epoch ms.
      * @return {string} the message id.

@@ -46,7 +46,17 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
-const project = "local-project"
+// project is the Google Cloud project of the emulators, the functions
+// (GOOGLE_CLOUD_PROJECT) and the summary: GOOGLE_CLOUD_PROJECT when set,
+// so that an emulator started by hand with --project=P is used as it is.
+var project = projectFromEnv()
+
+func projectFromEnv() string {
+	if p := strings.TrimSpace(os.Getenv("GOOGLE_CLOUD_PROJECT")); p != "" {
+		return p
+	}
+	return "local-project"
+}
 
 type options struct {
 	tickets   int
@@ -324,7 +334,10 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	http.DefaultTransport = e.meter
 
 	// BigQuery.
-	if e.emu, err = bqemulator.Start(ctx, bqemulator.Options{Project: project}); err != nil {
+	if os.Getenv("BIGQUERY_EMULATOR_HOST") == "" {
+		fmt.Fprintf(stderr, "starting the BigQuery emulator (project %s)\n", project)
+	}
+	if e.emu, err = bqemulator.Start(ctx, bqemulator.Options{Project: project, Progress: stderr}); err != nil {
 		return nil, fmt.Errorf("BigQuery emulator: %w", err)
 	}
 	if e.bq, err = warehouse.NewClient(ctx, project, e.emu.Host); err != nil {
@@ -333,8 +346,13 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: o.dataset, Table: "tickets", RunsTable: "sync_runs",
 		Location: "US", Logger: e.log, Now: time.Now})
 	if err := e.wh.EnsureTables(ctx); err != nil {
+		if os.Getenv("BIGQUERY_EMULATOR_HOST") != "" {
+			return nil, fmt.Errorf("%w\n(the emulator at BIGQUERY_EMULATOR_HOST=%s must serve project %s: start it with --project=%s, or set GOOGLE_CLOUD_PROJECT to the project it serves)",
+				err, e.emu.Host, project, project)
+		}
 		return nil, err
 	}
+	fmt.Fprintf(stderr, "BigQuery emulator on %s: tables %s.%s.tickets and %s.%s.sync_runs\n", e.emu.Host, project, o.dataset, project, o.dataset)
 
 	// The functions' environment, as Terraform sets it in the cloud.
 	e.secret = []byte(randomString(32))

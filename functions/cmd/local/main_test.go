@@ -46,10 +46,17 @@ type result struct {
 
 func runLocal(t *testing.T, args ...string) result {
 	t.Helper()
+	return runLocalEnv(t, []string{"BIGQUERY_EMULATOR_HOST=" + bqHost}, args...)
+}
+
+// runLocalEnv runs the local runner with env added to this process's own
+// (the last value of a variable wins).
+func runLocalEnv(t *testing.T, env []string, args ...string) result {
+	t.Helper()
 	dataset := "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
 	args = append([]string{"--json", "--addr", "127.0.0.1:0", "--dataset", dataset}, args...)
 	cmd := exec.Command(localBin, args...)
-	cmd.Env = append(os.Environ(), "BIGQUERY_EMULATOR_HOST="+bqHost)
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -60,6 +67,9 @@ func runLocal(t *testing.T, args ...string) result {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if line == "" {
+			continue
+		}
 		var s summary
 		if err := json.Unmarshal([]byte(line), &s); err != nil {
 			t.Fatalf("a stdout line is not a JSON summary: %q (%v)\nstderr:\n%s", line, err, r.stderr)
@@ -87,6 +97,40 @@ func TestWholeChain(t *testing.T) {
 	}
 	if s.Leaks == nil || len(*s.Leaks) != 0 {
 		t.Errorf("secrets in clear: %v", s.Leaks)
+	}
+}
+
+// An emulator started by hand for another project (BIGQUERY_EMULATOR_HOST)
+// is used with GOOGLE_CLOUD_PROJECT; a project it does not serve gets an
+// error that says how to fix it.
+func TestOutsideEmulatorOtherProject(t *testing.T) {
+	t.Setenv("BIGQUERY_EMULATOR_HOST", "") // this test's own emulator, not the shared one
+	other := bqemulator.MustStart(t, "other-proj")
+
+	tests := []struct {
+		name       string
+		project    string
+		wantExit   int
+		wantStderr string
+	}{
+		{"served_project", "other-proj", 0, "tables other-proj.t_TestOutsideEmulatorOtherProject"},
+		{"unserved_project", "wrong-proj", 1, "start it with --project=wrong-proj, or set GOOGLE_CLOUD_PROJECT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runLocalEnv(t, []string{"BIGQUERY_EMULATOR_HOST=" + other.Host, "GOOGLE_CLOUD_PROJECT=" + tt.project},
+				"--tickets", "200")
+			if r.exit != tt.wantExit || !strings.Contains(r.stderr, tt.wantStderr) {
+				t.Fatalf("got exit %d, stderr:\n%s\nwant exit %d and %q", r.exit, r.stderr, tt.wantExit, tt.wantStderr)
+			}
+			if tt.wantExit != 0 {
+				return
+			}
+			s := r.last()
+			if s.Outcome != "ok" || s.Tickets != 200 || s.RowsInTable != 200 || s.Project != "other-proj" {
+				t.Errorf("got %+v; want ok, 200 tickets in the table of project other-proj", s)
+			}
+		})
 	}
 }
 

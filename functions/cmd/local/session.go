@@ -36,6 +36,10 @@ type summary struct {
 	Verify      *websim.Verification `json:"verify,omitempty"`
 	Leaks       *[]string            `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
 
+	// Where to look next: the tables in the emulator and the functions' logs.
+	Project string `json:"project"`
+	Dataset string `json:"dataset"`
+	LogFile string `json:"log_file"`
 }
 
 // session runs one session through the chain and sums it up.
@@ -48,7 +52,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	if e.sim != nil {
 		logouts0 = e.sim.Stats().Logouts
 	}
-	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}}
+	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}, Project: project, Dataset: o.dataset, LogFile: e.logPath}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
 		sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
@@ -189,6 +193,9 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 	if v := s.Verify; v != nil {
 		fmt.Fprintf(w, "  verify: %d tickets in the web system (%d deleted); %d missing, %d duplicated, %d stale, %d wrong situacao, %d extra\n",
 			v.Truth, v.Deleted, v.Missing, v.Duplicated, v.Stale, v.WrongSituacao, v.Extra)
+	}
+	if s.Project != "" {
+		fmt.Fprintf(w, "  tables: %s.%s.tickets, run log %s.%s.sync_runs; function logs: %s\n", s.Project, s.Dataset, s.Project, s.Dataset, s.LogFile)
 	}
 }
 
