@@ -29,6 +29,17 @@ locals {
     BQ_LOCATION   = google_bigquery_dataset.warehouse.location
   }
 
+  # The seal key, and during a rotation the one before it (README.md, Rotating
+  # the seal key): every function opens seals, so every function gets both.
+  # Whether the previous key is set is no secret (its value is), and for_each
+  # keys may not be sensitive.
+  seal_key_previous_set = nonsensitive(var.token_seal_key_previous != null && var.token_seal_key_previous != "")
+
+  seal_secrets = merge(
+    { TOKEN_SEAL_KEY = "token-seal-key" },
+    local.seal_key_previous_set ? { TOKEN_SEAL_KEY_PREVIOUS = "token-seal-key-previous" } : {},
+  )
+
   # Secret variables: environment name → key of google_secret_manager_secret.secret.
   login_secrets = var.auth_mode == "otp" ? {
     WEB_EMAIL    = "web-email"
@@ -48,17 +59,18 @@ locals {
       memory        = "256Mi"
       publishes     = ["login_pending", "session_ready"]
       # StartLogin first drains the pending logins that expired unseen
-      # (login-pending-complete) and records each in sync_runs as failed.
+      # (login-pending-complete) and records each in sync_runs as failed, with
+      # the pull mode it resolves as ExtractLoad would (FULL_REFRESH_HOURS; so
+      # does CompleteLogin for the logins it drops).
       environment = merge(local.common_environment, local.run_log_environment, {
         WEB_LOGIN_PATH      = var.web_paths.login
         OTP_TTL_MINUTES     = tostring(var.otp_ttl_minutes)
+        FULL_REFRESH_HOURS  = tostring(var.full_refresh_hours)
         SUB_LOGIN_PENDING   = google_pubsub_subscription.login_pending_complete.name
         TOPIC_LOGIN_PENDING = google_pubsub_topic.topic["login_pending"].name
         TOPIC_SESSION_READY = google_pubsub_topic.topic["session_ready"].name
       })
-      secrets = merge(local.login_secrets, {
-        TOKEN_SEAL_KEY = "token-seal-key"
-      })
+      secrets = merge(local.login_secrets, local.seal_secrets)
     }
 
     complete_login = {
@@ -74,13 +86,13 @@ locals {
         WEB_OTP_PATH        = var.web_paths.otp
         WEB_LOGOUT_PATH     = var.web_paths.logout
         OTP_TTL_MINUTES     = tostring(var.otp_ttl_minutes)
+        FULL_REFRESH_HOURS  = tostring(var.full_refresh_hours)
         SUB_LOGIN_PENDING   = google_pubsub_subscription.login_pending_complete.name
         TOPIC_SESSION_READY = google_pubsub_topic.topic["session_ready"].name
       })
-      secrets = {
+      secrets = merge(local.seal_secrets, {
         OTP_WEBHOOK_SECRET = "otp-webhook-secret"
-        TOKEN_SEAL_KEY     = "token-seal-key"
-      }
+      })
     }
 
     extract_load = {
@@ -105,9 +117,7 @@ locals {
         TOPIC_SESSION_READY   = google_pubsub_topic.topic["session_ready"].name
         TOPIC_LOAD_FINISHED   = google_pubsub_topic.topic["load_finished"].name
       })
-      secrets = {
-        TOKEN_SEAL_KEY = "token-seal-key"
-      }
+      secrets = local.seal_secrets
     }
 
     logout = {
@@ -123,9 +133,7 @@ locals {
         WEB_LOGOUT_PATH       = var.web_paths.logout
         MAX_EVENT_AGE_MINUTES = tostring(var.max_event_age_minutes)
       })
-      secrets = {
-        TOKEN_SEAL_KEY = "token-seal-key"
-      }
+      secrets = local.seal_secrets
     }
   }
 }

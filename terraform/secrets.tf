@@ -10,15 +10,17 @@
 locals {
   secret_names = toset(concat(
     ["otp-webhook-secret", "token-seal-key"],
+    local.seal_key_previous_set ? ["token-seal-key-previous"] : [],
     var.auth_mode == "otp" ? ["web-email", "web-password"] : ["web-api-token"],
   ))
 
   secret_values = {
-    "otp-webhook-secret" = var.otp_webhook_secret
-    "token-seal-key"     = var.token_seal_key
-    "web-email"          = var.web_email
-    "web-password"       = var.web_password
-    "web-api-token"      = var.web_api_token
+    "otp-webhook-secret"      = var.otp_webhook_secret
+    "token-seal-key"          = var.token_seal_key
+    "token-seal-key-previous" = var.token_seal_key_previous
+    "web-email"               = var.web_email
+    "web-password"            = var.web_password
+    "web-api-token"           = var.web_api_token
   }
 
   # Who reads what: secret → function, from the functions' secret variables.

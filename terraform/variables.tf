@@ -148,6 +148,18 @@ variable "token_seal_key" {
   }
 }
 
+variable "token_seal_key_previous" {
+  type        = string
+  description = "The seal key before the last rotation (TOKEN_SEAL_KEY_PREVIOUS): the functions still open seals made with it, never make new ones. Set it only while rotating (README.md, Rotating the seal key); null or empty leaves it out."
+  sensitive   = true
+  default     = null
+
+  validation {
+    condition     = var.token_seal_key_previous == null ? true : (var.token_seal_key_previous == "" || can(regex("^[A-Za-z0-9+/]{43}=$", var.token_seal_key_previous)))
+    error_message = "The token_seal_key_previous must be null, empty, or standard base64 of exactly 32 bytes (the token_seal_key before the rotation)."
+  }
+}
+
 # --- Behaviour of the functions ------------------------------------------------------
 
 variable "otp_ttl_minutes" {
