@@ -34,6 +34,76 @@ var authModes = map[string][]string{
 	"api-token": {"WEB_API_TOKEN"},
 }
 
+// switchedSecrets are the optional secrets Terraform sets only while a
+// variable of its is set (null or empty: unset): environment name →
+// Terraform variable. TOKEN_SEAL_KEY_PREVIOUS exists only during a key
+// rotation (terraform/README.md, Rotating the seal key).
+var switchedSecrets = map[string]string{
+	"TOKEN_SEAL_KEY_PREVIOUS": "token_seal_key_previous",
+}
+
+// aSealKey is a well-formed seal key (base64 of 32 bytes).
+const aSealKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// switchStates are the values each switched variable is checked with, and
+// whether each turns its secret on.
+var switchStates = []struct {
+	name  string
+	value cty.Value
+	on    bool
+}{
+	{"unset", cty.NullVal(cty.String), false},
+	{"empty", cty.StringVal(""), false},
+	{"set", cty.StringVal(aSealKey), true},
+}
+
+// deployment is one way the configuration is applied: an auth mode and the
+// state of the switched secrets' variables.
+type deployment struct {
+	name        string
+	credentials []string
+	vars        map[string]cty.Value
+	on          map[string]bool // switched secret (environment name) → set
+	state       string          // the switch state's name, for messages
+}
+
+func newDeployment(mode, state string) deployment {
+	d := deployment{
+		name:        mode + "/previous-key-" + state,
+		credentials: authModes[mode],
+		vars:        map[string]cty.Value{"auth_mode": cty.StringVal(mode)},
+		on:          map[string]bool{},
+		state:       state,
+	}
+	found := false
+	for _, st := range switchStates {
+		if st.name != state {
+			continue
+		}
+		found = true
+		for env, variable := range switchedSecrets {
+			d.vars[variable] = st.value
+			d.on[env] = st.on
+		}
+	}
+	if !found || authModes[mode] == nil {
+		panic("no deployment " + mode + "/" + state)
+	}
+	return d
+}
+
+// deployments are every auth mode with every switch state.
+func deployments() []deployment {
+	var out []deployment
+	for mode := range authModes {
+		for _, st := range switchStates {
+			out = append(out, newDeployment(mode, st.name))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
 // registration is one entry point registered in functions/.
 type registration struct {
 	name  string
@@ -105,10 +175,10 @@ type deployed struct {
 	secretEnv []string
 }
 
-// mustDeployed evaluates the functions of the configuration with auth_mode set.
-func mustDeployed(tb testing.TB, c *deploycheck.Config, authMode string) map[string]deployed {
+// mustDeployed evaluates the functions of the configuration as dep applies it.
+func mustDeployed(tb testing.TB, c *deploycheck.Config, dep deployment) map[string]deployed {
 	tb.Helper()
-	ctx := c.EvalContext(map[string]cty.Value{"auth_mode": cty.StringVal(authMode)})
+	ctx := c.EvalContext(dep.vars)
 	out := map[string]deployed{}
 	for _, blk := range c.Resources("google_cloudfunctions2_function") {
 		instances, err := deploycheck.Instances(blk, ctx)
@@ -186,9 +256,9 @@ func TestEntryPointsMatch(t *testing.T) {
 	}
 	c := mustLoad(t)
 
-	for mode := range authModes {
-		t.Run(mode, func(t *testing.T) {
-			fns := mustDeployed(t, c, mode)
+	for _, dep := range deployments() {
+		t.Run(dep.name, func(t *testing.T) {
+			fns := mustDeployed(t, c, dep)
 			registered := map[string]bool{}
 			for _, r := range regs {
 				registered[r.name] = true
@@ -210,23 +280,15 @@ func TestEntryPointsMatch(t *testing.T) {
 	}
 }
 
-// pendingReads are variables Terraform sets for a function ahead of the Go
-// code that reads them: part "failpaths" makes StartLogin drain expired
-// pending logins into sync_runs (issue 12), reading these. Once
-// config.Vars(StartLogin) lists them, the entry is moot (the ordinary checks
-// apply) and may be deleted.
-var pendingReads = map[config.Function][]string{
-	config.StartLogin: {"BQ_DATASET", "BQ_RUNS_TABLE", "BQ_LOCATION", "SUB_LOGIN_PENDING"},
-}
-
 // Every variable a function reads is set for it (CONTRACT.md section 5), in
-// each auth mode; secrets from Secret Manager; nothing it does not read.
+// each auth mode and switch state; secrets from Secret Manager; nothing it
+// does not read; a switched secret exactly when its variable is set.
 func TestEnvironmentMatches(t *testing.T) {
 	c := mustLoad(t)
 
-	for mode, credentials := range authModes {
-		t.Run(mode, func(t *testing.T) {
-			fns := mustDeployed(t, c, mode)
+	for _, dep := range deployments() {
+		t.Run(dep.name, func(t *testing.T) {
+			fns := mustDeployed(t, c, dep)
 			for _, fn := range config.Functions {
 				d, ok := fns[string(fn)]
 				if !ok {
@@ -234,7 +296,7 @@ func TestEnvironmentMatches(t *testing.T) {
 					continue
 				}
 				t.Run(string(fn), func(t *testing.T) {
-					for _, p := range environmentProblems(fn, d, credentials) {
+					for _, p := range environmentProblems(fn, d, dep) {
 						t.Error(p)
 					}
 				})
@@ -247,9 +309,10 @@ func TestEnvironmentMatches(t *testing.T) {
 // Every variable fn reads that Terraform can set must be set: the
 // required ones, and also the optional ones, whose Go default may not fit
 // this deployment (BQ_LOCATION defaults to US; a southamerica-east1 dataset
-// is not there). Only the local-only ones (emulator hosts) are left out, and
-// the credentials of the other auth mode.
-func environmentProblems(fn config.Function, d deployed, credentials []string) []string {
+// is not there). Only the local-only ones (emulator hosts) are left out, the
+// credentials of the other auth mode, and a switched secret whose variable
+// is unset.
+func environmentProblems(fn config.Function, d deployed, dep deployment) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
@@ -271,8 +334,6 @@ func environmentProblems(fn config.Function, d deployed, credentials []string) [
 	for _, name := range set {
 		v, ok := reads[name]
 		switch {
-		case !ok && slices.Contains(pendingReads[fn], name):
-			// Set ahead of the code that reads it (see pendingReads).
 		case !ok:
 			add("%s sets %s, which %s does not read", d.address, name, fn)
 		case v.Local:
@@ -287,12 +348,20 @@ func environmentProblems(fn config.Function, d deployed, credentials []string) [
 	for _, v := range vars {
 		isSet := slices.Contains(set, v.Name)
 		credential := slices.Contains([]string{"WEB_EMAIL", "WEB_PASSWORD", "WEB_API_TOKEN"}, v.Name)
+		variable, switched := switchedSecrets[v.Name]
 		switch {
 		case v.Local:
 			// Emulator hosts: never set in the cloud.
 		case credential:
-			if want := slices.Contains(credentials, v.Name); isSet != want {
+			if want := slices.Contains(dep.credentials, v.Name); isSet != want {
 				add("%s: %s set = %v, want %v in this auth mode", d.address, v.Name, isSet, want)
+			}
+		case switched:
+			if v.Required || !v.Secret {
+				add("%s: %s is switched by var.%s, so it must be an optional secret (config: required %v, secret %v)", d.address, v.Name, variable, v.Required, v.Secret)
+			}
+			if want := dep.on[v.Name]; isSet != want {
+				add("%s: %s set = %v, want %v with var.%s %s", d.address, v.Name, isSet, want, variable, dep.state)
 			}
 		case isSet:
 		case v.Required:
@@ -383,6 +452,7 @@ func TestEnvironmentOmissionsFail(t *testing.T) {
 		file      string
 		old, new  string
 		mode      string
+		previous  string // the switch state; "" is unset
 		fn        config.Function
 		wantWords []string
 	}{
@@ -439,6 +509,38 @@ func TestEnvironmentOmissionsFail(t *testing.T) {
 			wantWords: []string{"WEB_API_TOKEN set = false, want true"},
 		},
 		{
+			name: "optional variable of the logins' failed-run record",
+			file: "functions.tf",
+			old:  "        FULL_REFRESH_HOURS  = tostring(var.full_refresh_hours)\n        SUB_LOGIN_PENDING   = google_pubsub_subscription.login_pending_complete.name\n        TOPIC_LOGIN_PENDING",
+			new:  "        SUB_LOGIN_PENDING   = google_pubsub_subscription.login_pending_complete.name\n        TOPIC_LOGIN_PENDING",
+			mode: "api-token", fn: config.StartLogin,
+			wantWords: []string{"does not set FULL_REFRESH_HOURS", "StartLogin"},
+		},
+		{
+			name: "previous seal key withheld from one function",
+			file: "functions.tf",
+			old:  "secrets = merge(local.seal_secrets, {",
+			new:  "secrets = merge({ TOKEN_SEAL_KEY = \"token-seal-key\" }, {",
+			mode: "otp", previous: "set", fn: config.CompleteLogin,
+			wantWords: []string{"TOKEN_SEAL_KEY_PREVIOUS set = false, want true", "complete_login"},
+		},
+		{
+			name: "previous seal key set without its variable",
+			file: "functions.tf",
+			old:  "local.seal_key_previous_set ? { TOKEN_SEAL_KEY_PREVIOUS = \"token-seal-key-previous\" } : {}",
+			new:  "{ TOKEN_SEAL_KEY_PREVIOUS = \"token-seal-key-previous\" }",
+			mode: "otp", previous: "unset", fn: config.Logout,
+			wantWords: []string{"TOKEN_SEAL_KEY_PREVIOUS set = true, want false", "unset"},
+		},
+		{
+			name: "previous seal key set in clear",
+			file: "functions.tf",
+			old:  "        WEB_LOGOUT_PATH       = var.web_paths.logout\n",
+			new:  "        WEB_LOGOUT_PATH       = var.web_paths.logout\n        TOKEN_SEAL_KEY_PREVIOUS = var.token_seal_key_previous\n",
+			mode: "otp", previous: "set", fn: config.Logout,
+			wantWords: []string{"TOKEN_SEAL_KEY_PREVIOUS", "both as plain and as secret"},
+		},
+		{
 			name: "secret set in clear",
 			file: "functions.tf",
 			old:  "        WEB_OTP_PATH        = var.web_paths.otp\n",
@@ -449,12 +551,17 @@ func TestEnvironmentOmissionsFail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			state := tt.previous
+			if state == "" {
+				state = "unset"
+			}
+			dep := newDeployment(tt.mode, state)
 			c := planted(t, tt.file, tt.old, tt.new)
-			d, ok := mustDeployed(t, c, tt.mode)[string(tt.fn)]
+			d, ok := mustDeployed(t, c, dep)[string(tt.fn)]
 			if !ok {
 				t.Fatalf("%s is not deployed in the planted configuration", tt.fn)
 			}
-			problems := environmentProblems(tt.fn, d, authModes[tt.mode])
+			problems := environmentProblems(tt.fn, d, dep)
 			for _, p := range problems {
 				if containsAll(p, tt.wantWords) {
 					return

@@ -171,6 +171,18 @@ func (c *Config) functions() map[string]function.Function {
 		"upper":      stdlib.UpperFunc,
 		"values":     stdlib.ValuesFunc,
 	}
+	// nonsensitive: the value itself. Values here carry no sensitive marks;
+	// whether an optional secret is set is switched on it (functions.tf).
+	fns["nonsensitive"] = function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "value", Type: cty.DynamicPseudoType, AllowUnknown: true, AllowDynamicType: true, AllowNull: true, AllowMarked: true}},
+		Type: func(args []cty.Value) (cty.Type, error) {
+			return args[0].Type(), nil
+		},
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			v, _ := args[0].UnmarkDeep()
+			return v, nil
+		},
+	})
 	unknown := function.New(&function.Spec{
 		VarParam: &function.Parameter{Name: "args", Type: cty.DynamicPseudoType, AllowUnknown: true, AllowDynamicType: true, AllowNull: true, AllowMarked: true},
 		Type:     function.StaticReturnType(cty.DynamicPseudoType),
