@@ -60,6 +60,13 @@ resource "google_secret_manager_secret_version" "secret" {
   # https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/secret_manager_secret_version)
   lifecycle {
     create_before_destroy = true
+
+    # The previous key equal to the current one would be no rotation at all:
+    # most likely the new key was forgotten (README.md, Rotating the seal key).
+    precondition {
+      condition     = !local.seal_key_previous_set || nonsensitive(var.token_seal_key_previous != var.token_seal_key)
+      error_message = "The token_seal_key_previous must differ from token_seal_key: set a new token_seal_key when rotating."
+    }
   }
 }
 

@@ -106,3 +106,13 @@ run "malformed_previous_key" {
 
   expect_failures = [var.token_seal_key_previous]
 }
+
+run "previous_key_equal_to_current" {
+  command = plan
+
+  variables {
+    token_seal_key_previous = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+  }
+
+  expect_failures = [google_secret_manager_secret_version.secret]
+}
