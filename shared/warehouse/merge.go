@@ -70,6 +70,9 @@ FROM %s AS s LEFT JOIN %s AS t ON t.numero_ticket = s.numero_ticket`,
 	if _, err := w.query(ctx, jobID(sessionID, step, "merge"), w.mergeSQL(dedup)); err != nil {
 		return MergeResult{}, fmt.Errorf("merge into %s: %w", w.cfg.Table, err)
 	}
+	if err := w.recordHistory(ctx, sessionID, step, stg); err != nil {
+		return MergeResult{}, err
+	}
 	w.log.Info("merged", "session_id", sessionID, "step", step, "tickets", res.Tickets,
 		"inserted", res.Inserted, "updated", res.Updated)
 	return res, nil
