@@ -180,6 +180,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			code = 1
 		}
 	}
+	env.showViews(ctx, stdout, stderr)
 	return code
 }
 
