@@ -61,7 +61,9 @@ func (w *Warehouse) RecordVersions(ctx context.Context, sessionID, step string, 
 		if len(numbers) == 0 {
 			return nil
 		}
-		filter = "numero_ticket IN UNNEST(@numbers)"
+		// The CAST is for the emulator, which types an ARRAY<INT64> parameter
+		// as ARRAY<STRING>; on BigQuery it changes nothing.
+		filter = "numero_ticket IN (SELECT CAST(n AS INT64) FROM UNNEST(@numbers) AS n)"
 		params = append(params, bigquery.QueryParameter{Name: "numbers", Value: numbers})
 	}
 	sql := w.historyInsertSQL(w.cfg.Table, filter)

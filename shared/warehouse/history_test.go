@@ -10,11 +10,11 @@ import (
 // historyOf lists the history as "ticket@updated/situacao" lines, in order.
 func historyOf(t *testing.T, e *env) []string {
 	t.Helper()
-	rows := e.query(t, fmt.Sprintf(`SELECT numero_ticket, FORMAT_TIMESTAMP('%%FT%%TZ', atualizado_em_utc) AS at, COALESCE(situacao, 'NULL') AS situacao
+	rows := e.query(t, fmt.Sprintf(`SELECT numero_ticket, FORMAT_TIMESTAMP('%%FT%%TZ', atualizado_em_utc) AS ver, COALESCE(situacao, 'NULL') AS situacao
 FROM `+"`%s.%s.tickets_historico`"+` ORDER BY numero_ticket, atualizado_em_utc, situacao`, project, e.cfg.Dataset))
 	var got []string
 	for _, r := range rows {
-		got = append(got, fmt.Sprintf("%v@%v/%v", r["numero_ticket"], r["at"], r["situacao"]))
+		got = append(got, fmt.Sprintf("%v@%v/%v", r["numero_ticket"], r["ver"], r["situacao"]))
 	}
 	return got
 }
@@ -70,9 +70,9 @@ func TestHistoryOncePerVersion(t *testing.T) {
 		// Every ticket's newest history version is its row in tickets.
 		rows := e.query(t, fmt.Sprintf(`SELECT t.numero_ticket FROM {tickets} AS t
 LEFT JOIN (
-  SELECT numero_ticket, MAX(atualizado_em_utc) AS at FROM `+"`%s.%s.tickets_historico`"+` GROUP BY numero_ticket
+  SELECT numero_ticket, MAX(atualizado_em_utc) AS ver FROM `+"`%s.%s.tickets_historico`"+` GROUP BY numero_ticket
 ) AS h ON h.numero_ticket = t.numero_ticket
-WHERE h.at IS NULL OR h.at != t.atualizado_em_utc`, project, e.cfg.Dataset))
+WHERE h.ver IS NULL OR h.ver != t.atualizado_em_utc`, project, e.cfg.Dataset))
 		if len(rows) > 0 {
 			t.Errorf("tickets whose newest history version is not their row: got %v, want none", rows)
 		}
