@@ -41,12 +41,12 @@ func TestHistoryOncePerVersion(t *testing.T) {
 	sit := "NULL"
 
 	t.Run("FirstChunk", func(t *testing.T) {
-		load(t, e, "s1", "c0", batch(1, 3, t1, "v1")...)
+		load(t, e, "hist1", "c0", batch(1, 3, t1, "v1")...)
 		wantHistory(t, e, "1@"+h1+"/"+sit, "2@"+h1+"/"+sit, "3@"+h1+"/"+sit)
 	})
 
 	t.Run("Redelivered", func(t *testing.T) {
-		load(t, e, "s1", "c0", batch(1, 3, t1, "v1")...)
+		load(t, e, "hist1", "c0", batch(1, 3, t1, "v1")...)
 		wantHistory(t, e, "1@"+h1+"/"+sit, "2@"+h1+"/"+sit, "3@"+h1+"/"+sit)
 	})
 
@@ -55,13 +55,13 @@ func TestHistoryOncePerVersion(t *testing.T) {
 		// in this chunk (two versions), ticket 4 twice with one version.
 		ts := append(batch(1, 1, t1, "v1"), ticket(2, t2, "v2"), ticket(3, t2, "v2"), ticket(3, t3, "v3"),
 			ticket(4, t2, "v2"), ticket(4, t2, "v2"))
-		load(t, e, "s1", "c1", ts...)
+		load(t, e, "hist1", "c1", ts...)
 		wantHistory(t, e, "1@"+h1+"/"+sit, "2@"+h1+"/"+sit, "2@"+h2+"/"+sit,
 			"3@"+h1+"/"+sit, "3@"+h2+"/"+sit, "3@"+h3+"/"+sit, "4@"+h2+"/"+sit)
 	})
 
 	t.Run("NextSessionSameVersions", func(t *testing.T) {
-		load(t, e, "s2", "c0", ticket(1, t1, "v1"), ticket(2, t2, "v2"), ticket(3, t3, "v3"), ticket(4, t2, "v2"))
+		load(t, e, "hist2", "c0", ticket(1, t1, "v1"), ticket(2, t2, "v2"), ticket(3, t3, "v3"), ticket(4, t2, "v2"))
 		wantHistory(t, e, "1@"+h1+"/"+sit, "2@"+h1+"/"+sit, "2@"+h2+"/"+sit,
 			"3@"+h1+"/"+sit, "3@"+h2+"/"+sit, "3@"+h3+"/"+sit, "4@"+h2+"/"+sit)
 	})
@@ -83,15 +83,15 @@ WHERE h.ver IS NULL OR h.ver != t.atualizado_em_utc`, project, e.cfg.Dataset))
 		e.query(t, "UPDATE {tickets} SET situacao = 'excluido' WHERE numero_ticket = 1")
 		ctx := context.Background()
 		for i := 0; i < 2; i++ { // the second call is a redelivery
-			if err := e.wh.RecordVersions(ctx, "s3", "reconcile", []int64{1}); err != nil {
+			if err := e.wh.RecordVersions(ctx, "hist3", "reconcile", []int64{1}); err != nil {
 				t.Fatalf("RecordVersions: %v", err)
 			}
 		}
 		// A later, wider call finds nothing new.
-		if err := e.wh.RecordVersions(ctx, "s3", "all", nil); err != nil {
+		if err := e.wh.RecordVersions(ctx, "hist3", "all", nil); err != nil {
 			t.Fatalf("RecordVersions(all): %v", err)
 		}
-		if err := e.wh.RecordVersions(ctx, "s3", "none", []int64{}); err != nil {
+		if err := e.wh.RecordVersions(ctx, "hist3", "none", []int64{}); err != nil {
 			t.Fatalf("RecordVersions(none): %v", err)
 		}
 		wantHistory(t, e, "1@"+h1+"/"+sit, "1@"+h1+"/excluido", "2@"+h1+"/"+sit, "2@"+h2+"/"+sit,
