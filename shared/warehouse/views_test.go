@@ -114,7 +114,7 @@ func str(v bigquery.Value) string {
 // TestViewTempoPorEstagio: a ticket 3 h in N1 then 5 h in N2 and closed; an
 // open ticket whose current stage runs until now; a ticket the reconciliation
 // marked excluido at the same atualizado_em_utc (ordered by sincronizado_em);
-// a NULL stage as a group of its own.
+// a tie on both broken by situacao; a NULL stage as a group of its own.
 func TestViewTempoPorEstagio(t *testing.T) {
 	e := mustEnv(t)
 	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
@@ -129,6 +129,10 @@ func TestViewTempoPorEstagio(t *testing.T) {
 		// Loaded first, so only the ordering can put it last.
 		version(3, t0, "excluido", "N1", "M", t0.Add(48*time.Hour)),
 		version(3, t0, "aberto", "N1", "M", t0),
+		// Two passes of one pull read it open and canceled at the same
+		// instants: canceled ranks last, as in the MERGE.
+		version(5, t0, "cancelado", "N1", "M", t0),
+		version(5, t0, "aberto", "N1", "M", t0),
 		version(4, t0, "aberto", nil, "M", t0),
 		version(4, t0.Add(2*time.Hour+30*time.Minute), "fechado", "N1", "M", t0.Add(3*time.Hour)),
 	)
@@ -150,6 +154,7 @@ func TestViewTempoPorEstagio(t *testing.T) {
 		{1, "N1"}: 3, {1, "N2"}: 5,
 		{2, "N1"}:     6,
 		{3, "N1"}:     0,
+		{5, "N1"}:     0,
 		{4, "<NULL>"}: 2.5, {4, "N1"}: 0,
 	}
 	for k, want := range exact {

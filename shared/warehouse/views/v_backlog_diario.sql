@@ -20,7 +20,10 @@ versoes AS (
     mesa,
     DATE(atualizado_em_utc, '${timezone}') AS desde,
     LEAD(DATE(atualizado_em_utc, '${timezone}')) OVER (
-      PARTITION BY numero_ticket ORDER BY atualizado_em_utc, sincronizado_em
+      PARTITION BY numero_ticket
+      ORDER BY atualizado_em_utc, sincronizado_em,
+        -- a tie goes as the MERGE breaks it: excluido > cancelado > fechado > aberto
+        CASE situacao WHEN 'excluido' THEN 3 WHEN 'cancelado' THEN 2 WHEN 'fechado' THEN 1 ELSE 0 END
     ) AS ate
   FROM `${project}.${dataset}.${history_table}`
 ),

@@ -10,7 +10,10 @@ WITH versoes AS (
     situacao,
     atualizado_em_utc,
     LEAD(atualizado_em_utc) OVER (
-      PARTITION BY numero_ticket ORDER BY atualizado_em_utc, sincronizado_em
+      PARTITION BY numero_ticket
+      ORDER BY atualizado_em_utc, sincronizado_em,
+        -- a tie goes as the MERGE breaks it: excluido > cancelado > fechado > aberto
+        CASE situacao WHEN 'excluido' THEN 3 WHEN 'cancelado' THEN 2 WHEN 'fechado' THEN 1 ELSE 0 END
     ) AS proxima
   FROM `${project}.${dataset}.${history_table}`
 )
