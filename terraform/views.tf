@@ -72,13 +72,3 @@ locals {
     ["ds.ds0.billingProjectId", var.project_id],
   ]
 }
-
-output "dashboard_url" {
-  description = "Opens Looker Studio on a new report over the v_tickets view (Linking API); 'Edit and share' saves it to the user's account."
-  value       = "https://lookerstudio.google.com/reporting/create?${join("&", [for p in local.dashboard_parameters : "${p[0]}=${urlencode(p[1])}"])}"
-}
-
-output "view_ids" {
-  description = "The views of CONTRACT section 9, by name, as project.dataset.view (for SQL)."
-  value       = { for name, v in google_bigquery_table.view : name => "${v.project}.${v.dataset_id}.${v.table_id}" }
-}
