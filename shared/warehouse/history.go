@@ -75,23 +75,28 @@ func (w *Warehouse) RecordVersions(ctx context.Context, sessionID, step string, 
 
 // historyInsertSQL inserts the versions of source (a table with the tickets
 // columns) that tickets_historico lacks, one row per version, optionally only
-// the rows matching filter. The NOT EXISTS compares situacao NULL-safely, so a
-// version without one is recorded once too.
+// the rows matching filter.
+//
+// A version is compared as one string key, NULL situacao as empty: a scalar
+// NOT IN is an anti-join on BigQuery, and the emulator runs it in linear time
+// (1000 staged × 1000 recorded: 0.1 s), where a correlated NOT EXISTS or an
+// outer join costs time in proportion to both sizes (7 s and 9 s). The key
+// is never NULL, so NOT IN's NULL rule cannot bite.
 func (w *Warehouse) historyInsertSQL(source, filter string) string {
 	cols := strings.Join(columns(historySchema), ", ")
-	where := "TRUE"
+	where := ""
 	if filter != "" {
-		where = "S." + filter
+		where = "S." + filter + " AND "
 	}
 	return fmt.Sprintf(`INSERT INTO %[1]s (%[2]s)
 SELECT %[2]s FROM %[3]s AS S
-WHERE %[4]s AND NOT EXISTS (
-  SELECT 1 FROM %[1]s AS H
-  WHERE H.numero_ticket = S.numero_ticket
-    AND H.atualizado_em_utc = S.atualizado_em_utc
-    AND COALESCE(H.situacao, '') = COALESCE(S.situacao, ''))
+WHERE %[4]s%[5]s NOT IN (SELECT %[5]s FROM %[1]s)
 QUALIFY ROW_NUMBER() OVER (
   PARTITION BY numero_ticket, atualizado_em_utc, COALESCE(situacao, '')
   ORDER BY sincronizado_em DESC) = 1`,
-		w.tableRef(HistoryTable), cols, w.tableRef(source), where)
+		w.tableRef(HistoryTable), cols, w.tableRef(source), where, versionKey)
 }
+
+// versionKey is a version's key as one string: ticket, atualizado_em_utc in
+// microseconds, situacao.
+const versionKey = `CONCAT(CAST(numero_ticket AS STRING), '|', CAST(UNIX_MICROS(atualizado_em_utc) AS STRING), '|', COALESCE(situacao, ''))`
