@@ -32,3 +32,13 @@ output "scheduler_jobs" {
   description = "The Cloud Scheduler jobs that start the sessions, by mode."
   value       = { for key, job in google_cloud_scheduler_job.sync : key => job.name }
 }
+
+output "dashboard_url" {
+  description = "Opens Looker Studio on a new report over the v_tickets view (Linking API); 'Edit and share' saves it to the user's account."
+  value       = "https://lookerstudio.google.com/reporting/create?${join("&", [for p in local.dashboard_parameters : "${p[0]}=${urlencode(p[1])}"])}"
+}
+
+output "view_ids" {
+  description = "The views of CONTRACT section 9, by name, as project.dataset.view (for SQL)."
+  value       = { for name, v in google_bigquery_table.view : name => "${v.project}.${v.dataset_id}.${v.table_id}" }
+}

@@ -16,9 +16,9 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 
-// row is ticket n as a row with the given situacao (as ExtractLoad sets it
+// ticketRow is ticket n as a row with the given situacao (as ExtractLoad sets it
 // after ToRow: the canceled pass and reconciliation override it).
-func row(t *testing.T, n int64, updated, title, situacao string) tickets.Row {
+func situacaoRow(t *testing.T, n int64, updated, title, situacao string) tickets.Row {
 	t.Helper()
 	r, err := tickets.ToRow(ticket(n, updated, title), saoPaulo, "s", time.Now())
 	if err != nil {
@@ -68,20 +68,20 @@ func TestMergeRule(t *testing.T) {
 	const (
 		ab, fe, ca, ex = tickets.SituacaoAberto, tickets.SituacaoFechado, tickets.SituacaoCancelado, tickets.SituacaoExcluido
 	)
-	res := loadRows(t, e, "m1", "c0", row(t, 1, t1, "v1", ab), row(t, 2, t2, "v2", ab), row(t, 3, t2, "v2", fe),
-		row(t, 4, t1, "v1", ab))
+	res := loadRows(t, e, "m1", "c0", situacaoRow(t, 1, t1, "v1", ab), situacaoRow(t, 2, t2, "v2", ab), situacaoRow(t, 3, t2, "v2", fe),
+		situacaoRow(t, 4, t1, "v1", ab))
 	wantResult(t, res, warehouse.MergeResult{Tickets: 4, Inserted: 4})
 
 	t.Run("SilentClose", func(t *testing.T) {
 		// Closed without a new updated_at: the same atualizado_em_utc, fechado.
-		res := loadRows(t, e, "m2", "c0", row(t, 1, t1, "closed", fe))
+		res := loadRows(t, e, "m2", "c0", situacaoRow(t, 1, t1, "closed", fe))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 1, Updated: 1})
 		if title, sit := stateOf(t, e, 1); title != "closed" || sit != fe {
 			t.Errorf("ticket 1: got %q %q, want \"closed\" %q", title, sit, fe)
 		}
 	})
 	t.Run("SameVersionNoop", func(t *testing.T) {
-		res := loadRows(t, e, "m3", "c0", row(t, 2, t2, "again", ab))
+		res := loadRows(t, e, "m3", "c0", situacaoRow(t, 2, t2, "again", ab))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 1})
 		if title, _ := stateOf(t, e, 2); title != "v2" {
 			t.Errorf("ticket 2: got %q, want \"v2\" (same updated_at, same situacao)", title)
@@ -89,7 +89,7 @@ func TestMergeRule(t *testing.T) {
 	})
 	t.Run("StaleNeverOverwrites", func(t *testing.T) {
 		// An older read, whatever its situacao, leaves the newer row alone.
-		res := loadRows(t, e, "m4", "c0", row(t, 2, t1, "stale", fe), row(t, 3, t1, "stale", ab))
+		res := loadRows(t, e, "m4", "c0", situacaoRow(t, 2, t1, "stale", fe), situacaoRow(t, 3, t1, "stale", ab))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 2})
 		if title, sit := stateOf(t, e, 2); title != "v2" || sit != ab {
 			t.Errorf("ticket 2: got %q %q, want \"v2\" %q", title, sit, ab)
@@ -99,7 +99,7 @@ func TestMergeRule(t *testing.T) {
 		}
 	})
 	t.Run("Deleted", func(t *testing.T) {
-		res := loadRows(t, e, "m5", "c0", row(t, 4, t1, "gone", ex))
+		res := loadRows(t, e, "m5", "c0", situacaoRow(t, 4, t1, "gone", ex))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 1, Updated: 1})
 		if _, sit := stateOf(t, e, 4); sit != ex {
 			t.Errorf("ticket 4: got %q, want %q", sit, ex)
@@ -110,10 +110,10 @@ func TestMergeRule(t *testing.T) {
 		// newest wins; on a tie, excluido > cancelado > fechado > aberto,
 		// whatever the order they were staged in.
 		res := loadRows(t, e, "m6", "c0",
-			row(t, 10, t1, "aberto", ab), row(t, 10, t1, "fechado", fe), row(t, 10, t1, "aberto2", ab),
-			row(t, 11, t1, "excluido", ex), row(t, 11, t1, "cancelado", ca), row(t, 11, t1, "fechado", fe),
-			row(t, 12, t2, "newer-open", ab), row(t, 12, t1, "older-deleted", ex),
-			row(t, 13, t1, "cancelado", ca), row(t, 13, t1, "aberto", ab))
+			situacaoRow(t, 10, t1, "aberto", ab), situacaoRow(t, 10, t1, "fechado", fe), situacaoRow(t, 10, t1, "aberto2", ab),
+			situacaoRow(t, 11, t1, "excluido", ex), situacaoRow(t, 11, t1, "cancelado", ca), situacaoRow(t, 11, t1, "fechado", fe),
+			situacaoRow(t, 12, t2, "newer-open", ab), situacaoRow(t, 12, t1, "older-deleted", ex),
+			situacaoRow(t, 13, t1, "cancelado", ca), situacaoRow(t, 13, t1, "aberto", ab))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 4, Inserted: 4})
 		wantRows(t, e, 8)
 		for n, want := range map[int64][2]string{10: {"fechado", fe}, 11: {"excluido", ex}, 12: {"newer-open", ab},
@@ -127,14 +127,14 @@ func TestMergeRule(t *testing.T) {
 		// A row written before situacao existed has it NULL: re-read with the
 		// same updated_at, it is replaced, which fills the columns added since.
 		e.query(t, "UPDATE {tickets} SET situacao = NULL, mesa_id = NULL WHERE numero_ticket = 2")
-		res := loadRows(t, e, "m8", "c0", row(t, 2, t2, "filled", ab))
+		res := loadRows(t, e, "m8", "c0", situacaoRow(t, 2, t2, "filled", ab))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 1, Updated: 1})
 		if title, sit := stateOf(t, e, 2); title != "filled" || sit != ab {
 			t.Errorf("ticket 2: got %q %q, want \"filled\" %q", title, sit, ab)
 		}
 	})
 	t.Run("NewerReopens", func(t *testing.T) {
-		res := loadRows(t, e, "m7", "c0", row(t, 3, t3, "reopened", ab))
+		res := loadRows(t, e, "m7", "c0", situacaoRow(t, 3, t3, "reopened", ab))
 		wantResult(t, res, warehouse.MergeResult{Tickets: 1, Updated: 1})
 		if title, sit := stateOf(t, e, 3); title != "reopened" || sit != ab {
 			t.Errorf("ticket 3: got %q %q, want \"reopened\" %q", title, sit, ab)
@@ -211,7 +211,7 @@ FROM {tickets} WHERE numero_ticket = %d`, n))
 		check(2, "2026-06-02T09:00:00Z")
 	})
 	t.Run("NullWithoutRaw", func(t *testing.T) {
-		loadRows(t, e, "j3", "c0", row(t, 3, t1, "no raw", tickets.SituacaoAberto))
+		loadRows(t, e, "j3", "c0", situacaoRow(t, 3, t1, "no raw", tickets.SituacaoAberto))
 		if rows := e.query(t, "SELECT numero_ticket FROM {tickets} WHERE numero_ticket = 3 AND dados IS NULL"); len(rows) != 1 {
 			t.Errorf("ticket 3: got %d rows with NULL dados, want 1", len(rows))
 		}

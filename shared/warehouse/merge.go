@@ -86,6 +86,9 @@ FROM %s AS S LEFT JOIN %s AS T ON T.numero_ticket = S.numero_ticket`,
 	if _, err := w.query(ctx, jobID(sessionID, step, "merge"), w.mergeSQL(dedup)); err != nil {
 		return MergeResult{}, fmt.Errorf("merge into %s: %w", w.cfg.Table, err)
 	}
+	if err := w.recordHistory(ctx, sessionID, step, stg); err != nil {
+		return MergeResult{}, err
+	}
 	w.log.Info("merged", "session_id", sessionID, "step", step, "tickets", res.Tickets,
 		"inserted", res.Inserted, "updated", res.Updated)
 	return res, nil

@@ -50,6 +50,7 @@ func (w *Warehouse) EnsureTables(ctx context.Context) error {
 			Description: "One row per ticket, newest state (CONTRACT section 6)."}},
 		{w.cfg.RunsTable, &bigquery.TableMetadata{Schema: RunsSchema(),
 			Description: "One row per sync session (CONTRACT section 6)."}},
+		{HistoryTable, historyTableMetadata()},
 	}
 	// Look before creating, so that tables Terraform made need no create
 	// permission.

@@ -1,7 +1,9 @@
 // Package warehouse is the BigQuery adapter: it creates the tables of CONTRACT
 // section 6, streams ticket rows into a per-session staging table through a load
 // job, merges them into the tickets table (newest updated_at wins, history kept)
-// and writes one sync_runs row per session.
+// and writes one sync_runs row per session. After each MERGE it appends the
+// staged versions the history lacks to tickets_historico (history.go); the
+// views of CONTRACT section 9 are SQL files shared with Terraform (views.go).
 //
 // Every step that changes data runs as a job with an id derived from the session
 // and the step, so a redelivered event attaches to the job an earlier delivery

@@ -316,7 +316,7 @@ func TestSchemaMatchesRow(t *testing.T) {
 // array of {name, type, mode, description} with BigQuery type names.
 func TestSchemaFilesForTerraform(t *testing.T) {
 	types := []string{"STRING", "INTEGER", "INT64", "BOOLEAN", "BOOL", "TIMESTAMP", "DATETIME", "FLOAT", "FLOAT64", "DATE", "NUMERIC", "JSON"}
-	for _, file := range []string{"schema/tickets.json", "schema/sync_runs.json"} {
+	for _, file := range []string{"schema/tickets.json", "schema/sync_runs.json", "schema/tickets_historico.json"} {
 		t.Run(file, func(t *testing.T) {
 			b, err := os.ReadFile(file)
 			if err != nil {

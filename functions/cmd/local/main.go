@@ -219,6 +219,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "between sessions: %d tickets closed, %d canceled, %d deleted without a new updated_at\n", c, x, d)
 		}
 	}
+	env.showViews(ctx, stdout, stderr)
 	return code
 }
 
