@@ -36,9 +36,8 @@ func TestHistoryOncePerVersion(t *testing.T) {
 		h2 = "2026-06-03T09:00:00Z"
 		h3 = "2026-06-04T09:00:00Z"
 	)
-	// The encoder of this branch writes no situacao yet: versions compare it
-	// NULL-safely, so they are recorded once all the same.
-	sit := "NULL"
+	// The rows are open tickets: each version is (number, updated_at, aberto).
+	sit := "aberto"
 
 	t.Run("FirstChunk", func(t *testing.T) {
 		load(t, e, "hist1", "c0", batch(1, 3, t1, "v1")...)
