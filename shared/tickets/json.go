@@ -21,6 +21,7 @@ func (r *Row) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"numero_ticket":`...)
 	dst = strconv.AppendInt(dst, r.NumeroTicket, 10)
 	dst = appendNullString(dst, `,"titulo":`, r.Titulo)
+	dst = appendNullString(dst, `,"situacao":`, NullString{String: r.Situacao, Valid: r.Situacao != ""})
 	dst = appendNullString(dst, `,"status":`, r.Status)
 	dst = appendNullInt(dst, `,"status_id":`, r.StatusID)
 	dst = appendNullString(dst, `,"estagio":`, r.Estagio)

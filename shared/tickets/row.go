@@ -58,6 +58,9 @@ type Row struct {
 	CriadoEmUTC      time.Time // TIMESTAMP
 	AtualizadoEmUTC  time.Time // TIMESTAMP
 	SincronizadoEm   time.Time // TIMESTAMP
+	// FieldErrors names the ticket's JSON fields that were missing, null,
+	// of another type or unparsable (not a column; counted in field_errors).
+	FieldErrors []string
 	Sessao           string
 }
 
