@@ -114,6 +114,9 @@ type Cursor struct {
 	// pass) has read, over its re-reads; Rereads counts those re-reads.
 	Seen    []int64 `json:"seen,omitempty"`
 	Rereads int     `json:"rereads,omitempty"`
+	// ListDone: in PhaseReconcile, the open list is read (Seen holds it)
+	// and the tickets missing from it are being read by number.
+	ListDone bool `json:"list_done,omitempty"`
 	// FieldsLogged are the field names already logged as field errors in
 	// this pull (each is logged once per run).
 	FieldsLogged []string `json:"fields_logged,omitempty"`

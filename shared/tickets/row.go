@@ -61,7 +61,7 @@ type Row struct {
 	// FieldErrors names the ticket's JSON fields that were missing, null,
 	// of another type or unparsable (not a column; counted in field_errors).
 	FieldErrors []string
-	Sessao           string
+	Sessao      string
 }
 
 // The situacao values of CONTRACT section 6.
