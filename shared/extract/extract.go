@@ -217,6 +217,10 @@ type chunkResult struct {
 // loads and merges what it fetched.
 func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, token string, start time.Time) (chunkResult, error) {
 	res := chunkResult{next: *cur}
+	if res.next.Mode == chain.ModeFull && res.next.Phase == chain.PhaseMain && res.next.SliceTo.IsZero() {
+		// A cursor from before the window was sliced: one slice, the window.
+		res.next.SliceFrom, res.next.SliceTo = res.next.WindowFrom, res.next.WindowTo
+	}
 	res.next.Seen = slices.Clone(cur.Seen)
 	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
 	step := fmt.Sprintf("c%d", m.Chunk)
@@ -380,7 +384,9 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 				next.Seen = keys(seen)
 				return err
 			}
-			if fresh && (next.Phase == chain.PhaseMain || next.Phase == chain.PhaseSweep) {
+			if next.PassStart.IsZero() && (next.Phase == chain.PhaseMain || next.Phase == chain.PhaseSweep) {
+				// The start of the pass's first read (of its first slice):
+				// the next sweep reads what changed since then.
 				next.PassStart = page.ServerTime
 				if next.PassStart.IsZero() {
 					next.PassStart = l.Now().UTC()
@@ -458,7 +464,9 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			} else {
 				size *= 4
 			}
-			next.SliceFrom = next.SliceTo
+			// Slices overlap by a second: the web system's window ends may
+			// be exclusive or cut to whole seconds.
+			next.SliceFrom = next.SliceTo.Add(-time.Second)
 			next.SliceTo = minTime(next.SliceFrom.Add(max(size, minSlice)), end)
 			next.Page = 1
 			if over() {
@@ -494,6 +502,7 @@ func (f *fetcher) advance(sweepDone bool) {
 		c.Phase = chain.PhaseSweep
 		c.Sweeps = 1
 		c.SweepFrom = c.PassStart.Add(-sweepMargin)
+		c.PassStart = time.Time{}
 	case chain.PhaseSweep:
 		// A sweep that fit on one page ends the sweeps: nothing changed
 		// while it ran that it did not read.
@@ -511,6 +520,7 @@ func (f *fetcher) advance(sweepDone bool) {
 		}
 		c.Sweeps++
 		c.SweepFrom = c.PassStart.Add(-sweepMargin)
+		c.PassStart = time.Time{}
 	}
 }
 

@@ -70,6 +70,7 @@ type world struct {
 	onTickets func() // called before each ticket-list request is served
 
 	bus *bus.Bus
+	ov  *overlay
 }
 
 var seq atomic.Int64
@@ -83,9 +84,11 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 		simOpts.Days = 30 // well inside the loader's 180-day window
 	}
 	w := &world{sim: websim.New(simOpts), ps: pstest.NewServer(), logs: &syncBuffer{}}
+	w.ov = newOverlay(w.sim)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var snap []tickets.Ticket
 		if strings.HasSuffix(r.URL.Path, "/tickets") {
-			snap := w.sim.Truth()
+			snap = w.sim.Truth()
 			w.mu.Lock()
 			w.served = snap
 			hook := w.onTickets
@@ -94,7 +97,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 				hook()
 			}
 		}
-		w.sim.ServeHTTP(rw, r)
+		w.ov.serve(rw, r, snap)
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { w.ps.Close() })
@@ -323,7 +326,7 @@ func compare(table, must, state map[int64]time.Time) (missing, stale int) {
 }
 
 // wantTableIs checks that the table holds exactly the tickets of truth, each
-// in its state there.
+// in its state there, with the situacao the web system gives it.
 func (w *world) wantTableIs(t *testing.T, truth []tickets.Ticket) {
 	t.Helper()
 	want := byNumber(t, truth)
@@ -340,6 +343,54 @@ func (w *world) wantTableIs(t *testing.T, truth []tickets.Ticket) {
 	}
 	if missing != 0 || stale != 0 || extra != 0 {
 		t.Errorf("table against the web system: got %d missing, %d stale, %d unknown; want 0, 0, 0", missing, stale, extra)
+	}
+	w.wantSituacao(t, nil)
+}
+
+// wantSituacao checks that every table row of the given tickets (all when
+// nil) has the situacao the web system gives it now (excluido for a deleted
+// one).
+func (w *world) wantSituacao(t *testing.T, only map[int64]bool) {
+	t.Helper()
+	_, want := w.ov.truth(w.sim.Truth())
+	wrong := 0
+	for n, got := range w.situacoes(t) {
+		if only != nil && !only[n] {
+			continue
+		}
+		if ws, ok := want[n]; ok && got != ws {
+			if wrong < 5 {
+				t.Errorf("ticket %d situacao: got %q, want %q", n, got, ws)
+			}
+			wrong++
+		}
+	}
+	if wrong > 0 {
+		t.Errorf("tickets with a wrong situacao: got %d, want 0", wrong)
+	}
+}
+
+// situacoes reads numero_ticket → situacao.
+func (w *world) situacoes(t *testing.T) map[int64]string {
+	t.Helper()
+	sql := fmt.Sprintf("SELECT numero_ticket, situacao FROM `%s.%s.%s`", project, w.cfg.Dataset, w.cfg.Table)
+	it, err := w.bq.Query(sql).Read(context.Background())
+	if err != nil {
+		t.Fatalf("read tickets: %v", err)
+	}
+	out := map[int64]string{}
+	for {
+		var row []bigquery.Value
+		err := it.Next(&row)
+		if err == iterator.Done {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("read tickets: %v", err)
+		}
+		n, _ := row[0].(int64)
+		s, _ := row[1].(string)
+		out[n] = s
 	}
 }
 
@@ -358,7 +409,13 @@ func (w *world) wantNoSecrets(t *testing.T, secrets ...string) {
 }
 
 // ticketRequests is the number of ticket-list requests the web system answered.
-func (w *world) ticketRequests() int { return w.sim.Stats().Requests["tickets"] }
+func (w *world) ticketRequests() int { return w.sim.Stats().Requests["tickets"] + w.ov.requests() }
+
+// truth is the web system's tickets now, as the overlay shows them.
+func (w *world) truth() []tickets.Ticket {
+	ts, _ := w.ov.truth(w.sim.Truth())
+	return ts
+}
 
 func TestFullPull(t *testing.T) {
 	const n = 600
@@ -370,7 +427,7 @@ func TestFullPull(t *testing.T) {
 	if chunks != 1 {
 		t.Errorf("chunks: got %d, want 1", chunks)
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 	r := w.run(t, m.SessionID)
 	reqs := int64(w.ticketRequests())
 	for _, c := range []struct {
@@ -414,8 +471,10 @@ func TestFullPull(t *testing.T) {
 			t.Fatalf("Handle again: got %v, want nil", err)
 		}
 
-		if got := len(w.finished(t, m.SessionID)); got != 1 {
-			t.Errorf("load-finished messages: got %d, want 1", got)
+		// A finished session's load-finished goes out again (its first
+		// publish may have been lost; Logout is idempotent).
+		if fins := w.finished(t, m.SessionID); len(fins) != 2 || fins[1] != fins[0] {
+			t.Errorf("load-finished messages: got %+v, want the same one twice", fins)
 		}
 		if got := w.ticketRequests(); got != reqsBefore {
 			t.Errorf("ticket requests: got %d, want %d (none more)", got, reqsBefore)
@@ -464,7 +523,7 @@ func TestContinuations(t *testing.T) {
 	if r.Outcome != warehouse.OutcomeOK || r.Tickets != n || r.Requests != int64(w.ticketRequests()) {
 		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, n, w.ticketRequests())
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 	w.wantNoSecrets(t, testAPIToken)
 }
 
@@ -608,7 +667,7 @@ func TestTransientFailure(t *testing.T) {
 	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
 		t.Errorf("run outcome: got %q, want ok", r.Outcome)
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 	w.wantNoSecrets(t, testAPIToken)
 }
 
@@ -665,12 +724,24 @@ func TestAutoMode(t *testing.T) {
 		t.Errorf("load-finished: got outcome %q inserted %d updated %d, want ok 0 %d", fin.Outcome, fin.Inserted, fin.Updated, changed)
 	}
 	reqs := w.ticketRequests() - reqsBefore
-	budget := 2 + changed/200 + 1
+	// The changed pass with its empty page after a full one, one sweep, the
+	// canceled pass and the open list of the reconciliation (no ghosts).
+	open, canceled := 0, 0
+	_, sit := w.ov.truth(w.sim.Truth())
+	for _, s := range sit {
+		switch s {
+		case tickets.SituacaoAberto:
+			open++
+		case tickets.SituacaoCancelado:
+			canceled++
+		}
+	}
+	budget := 2 + changed/200 + 1 + (canceled/200 + 1) + (open/200 + 1)
 	t.Logf("incremental: %d changed, %d requests, %d pages (budget %d)", changed, reqs, r.Pages, budget)
 	if reqs > budget {
-		t.Errorf("incremental requests: got %d, want ≤ 2 + changed/200 + 1 = %d", reqs, budget)
+		t.Errorf("incremental requests: got %d, want ≤ 2 + changed/200 + 1 + canceled/200+1 + open/200+1 = %d", reqs, budget)
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 	w.wantNoSecrets(t, testAPIToken)
 }
 
@@ -753,7 +824,7 @@ func TestRedeliveredChunk(t *testing.T) {
 	if fin.Outcome != chain.OutcomeOK {
 		t.Fatalf("load-finished: got %q (%s), want ok", fin.Outcome, fin.Error)
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 }
 
 // Changes faster than the sweeps can read end the pull after a bounded
@@ -777,5 +848,5 @@ func TestSweepsAreCapped(t *testing.T) {
 	if next.Outcome != chain.OutcomeOK {
 		t.Fatalf("incremental run: got %q (%s), want ok", next.Outcome, next.Error)
 	}
-	w.wantTableIs(t, w.sim.Truth())
+	w.wantTableIs(t, w.truth())
 }
