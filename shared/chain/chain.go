@@ -83,8 +83,9 @@ type SessionReady struct {
 //
 // A pull runs its passes in order: main (the window), changed (full mode,
 // what changed since the previous successful pull began), canceled (the
-// filter_by=canceled pass over the created window), sweeps (what changed
-// while the pull ran), then reconcile (the open list against the table).
+// filter_by=canceled pass over the created window), reconcile (the open
+// list), sweeps (what changed while the pull ran), then reconcile again (the
+// tickets the table holds as aberto missing from the open list, by number).
 // The created-window passes read the window in slices (SliceFrom..SliceTo);
 // a pass or slice that read fewer distinct tickets than the list said it
 // matched (X-Total-Items) is read again, at most maxRereads times, so the
@@ -99,7 +100,13 @@ type Cursor struct {
 	SweepFrom  time.Time `json:"sweep_from"` // in PhaseSweep: changes since then
 	PassStart  time.Time `json:"pass_start"` // when the current pass (main or sweep) read its first page
 	Sweeps     int       `json:"sweeps"`     // sweeps begun so far
-	Totals     Totals    `json:"totals"`     // of the chunks before this one
+	// SweepCanceled: the sweep reads its first part, filter_by=canceled
+	// over its changed window (filter_by=all may leave canceled tickets
+	// out); then filter_by=all. SweepLong: its first part took more than
+	// one page.
+	SweepCanceled bool   `json:"sweep_canceled,omitempty"`
+	SweepLong     bool   `json:"sweep_long,omitempty"`
+	Totals        Totals `json:"totals"` // of the chunks before this one
 
 	// ChangedFrom is where "changed since the previous successful pull
 	// began" starts (its started_at less the overlap); zero: no such pull.
@@ -114,9 +121,12 @@ type Cursor struct {
 	// pass) has read, over its re-reads; Rereads counts those re-reads.
 	Seen    []int64 `json:"seen,omitempty"`
 	Rereads int     `json:"rereads,omitempty"`
-	// ListDone: in PhaseReconcile, the open list is read (Seen holds it)
-	// and the tickets missing from it are being read by number.
-	ListDone bool `json:"list_done,omitempty"`
+	// ListDone: the reconciliation's open list is read; Open holds its
+	// numbers and those of the tickets read by number since. Once the
+	// sweeps are over, PhaseReconcile reads by number the tickets the table
+	// holds as aberto that are not in Open.
+	ListDone bool    `json:"list_done,omitempty"`
+	Open     []int64 `json:"open,omitempty"`
 	// FieldsLogged are the field names already logged as field errors in
 	// this pull (each is logged once per run).
 	FieldsLogged []string `json:"fields_logged,omitempty"`

@@ -326,15 +326,20 @@ const sweepMargin = 2 * time.Second
 //     full pull;
 //   - canceled: filter_by=canceled over the created_at window now −
 //     WINDOW_DAYS .. the pull's start, staged as cancelado;
-//   - sweeps: what changed since the main pass (then the previous sweep)
+//   - reconcile: the open list (filter_by=open, no dates), kept in the
+//     cursor (its tickets are staged too: they are fresh rows);
+//   - sweeps (each in two parts: filter_by=canceled, as all may leave
+//     canceled tickets out, then filter_by=all): what changed since the main
+//     pass (then the previous sweep)
 //     began, from the web system's clock (the Date header, so our clock's
 //     skew does not matter), less sweepMargin for its whole seconds; sweeps
 //     shrink, as each covers only the time its predecessor took, and they
 //     end with one that fits on a page;
-//   - reconcile: the open list (filter_by=open, no dates) against the
-//     tickets the table holds as aberto; each one missing from the list is
-//     read by number and staged as the system has it, or marked excluido on
-//     a 404.
+//   - reconcile by number: each ticket the table holds as aberto that the
+//     open list did not show is read by number and staged as the system has
+//     it, or marked excluido on a 404 (after this chunk's merge). Tickets
+//     beyond the chunk's budget are read by the next chunk, which asks the
+//     table again; ghosts a capped run leaves are corrected by the next pull.
 //
 // The list's order is not documented and may change while a pass pages (an
 // updated ticket may jump to the end, moving the rest up a page). So each
@@ -396,14 +401,21 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			f.t.Pages++
 			f.t.Rejected += int64(page.Rejected)
 			for _, tk := range page.Tickets {
-				if err := f.stage(tk, next.Phase == chain.PhaseCanceled); err != nil {
+				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
 					return err
 				}
 				if tk.Number != nil {
 					seen[*tk.Number] = true
 				}
 			}
-			total = page.TotalItems
+			// The smallest total the attempt saw: a created_at window only
+			// loses tickets while it is read (deleted ones), a changed window
+			// and the open list also gain some (changed or created since),
+			// which the sweeps read; fewer distinct tickets than the
+			// smallest total means some were skipped.
+			if page.TotalItems >= 0 && (total < 0 || page.TotalItems < total) {
+				total = page.TotalItems
+			}
 			if fresh && sliced(next) && total > maxSlicePages*q.Limit && next.SliceTo.Sub(next.SliceFrom) > minSlice {
 				// Too many tickets for one slice: read a shorter one. What
 				// this page staged is merged all the same.
@@ -430,7 +442,14 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			next.Page = 1
 			continue
 		}
-		if total >= 0 && len(seen) < total {
+		// On the open list a ticket skipped costs one read by number later
+		// (if the table holds it as aberto): read the list again only when
+		// that is cheaper.
+		short := total >= 0 && len(seen) < total
+		if short && next.Phase == chain.PhaseReconcile && total-len(seen) <= total/q.Limit+1 {
+			short = false
+		}
+		if short {
 			if next.Rereads < maxRereads {
 				// The list moved under the pass: some tickets were skipped.
 				next.Rereads++
@@ -446,14 +465,21 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 				"event", "sync.pass_short", "phase", next.Phase, "read", len(seen), "matched", total)
 		}
 		if next.Phase == chain.PhaseReconcile {
-			next.ListDone = true
-			next.Rereads = 0
+			next.Open = next.Seen
+		}
+		if next.Phase == chain.PhaseSweep && next.SweepCanceled {
+			// The sweep's second part reads the same changed window with
+			// filter_by=all: the pull's last list request is a whole sweep.
+			next.SweepLong = next.Page > 2
+			next.SweepCanceled = false
+			next.Seen, next.Rereads, next.Page = nil, 0, 1
 			if over() {
 				return nil
 			}
 			continue
 		}
-		sweepDone := next.Phase == chain.PhaseSweep && next.Page <= 2
+		sweepDone := next.Phase == chain.PhaseSweep && next.Page <= 2 && !next.SweepLong
+		next.SweepLong = false
 		next.Seen, next.Rereads = nil, 0
 		if sliced(next) && next.SliceTo.Before(f.windowEnd(next)) {
 			// The next slice, sized by the last one's density.
@@ -498,8 +524,14 @@ func (f *fetcher) advance(sweepDone bool) {
 		c.Phase = chain.PhaseCanceled
 		c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
 	case chain.PhaseCanceled:
+		// The open list, before the sweeps: they read what changes while
+		// it is read.
+		c.Phase = chain.PhaseReconcile
+	case chain.PhaseReconcile:
 		// The first sweep reads what changed since the main pass began.
+		c.ListDone = true
 		c.Phase = chain.PhaseSweep
+		c.SweepCanceled = true
 		c.Sweeps = 1
 		c.SweepFrom = c.PassStart.Add(-sweepMargin)
 		c.PassStart = time.Time{}
@@ -514,19 +546,19 @@ func (f *fetcher) advance(sweepDone bool) {
 			sweepDone = true
 		}
 		if sweepDone {
-			c.Phase = chain.PhaseReconcile
-			c.ListDone = false
+			c.Phase = chain.PhaseReconcile // ListDone: the tickets by number
 			return
 		}
 		c.Sweeps++
+		c.SweepCanceled = true
 		c.SweepFrom = c.PassStart.Add(-sweepMargin)
 		c.PassStart = time.Time{}
 	}
 }
 
 // ghosts reads by number each ticket the table holds as aberto that the
-// open list (next.Seen) does not show: found, it is staged as the system has
-// it now; a 404 marks it excluido. A ticket handled goes into next.Seen, so a
+// open list (next.Open) does not show: found, it is staged as the system has
+// it now; a 404 marks it excluido. A ticket handled goes into next.Open, so a
 // chunk that runs out of budget here leaves the rest to the next chunk, which
 // asks the table again. When all are handled, the pull is done.
 func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
@@ -535,8 +567,8 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 	if err != nil {
 		return fmt.Errorf("reconcile: %w", err)
 	}
-	open := make(map[int64]bool, len(next.Seen))
-	for _, n := range next.Seen {
+	open := make(map[int64]bool, len(next.Open))
+	for _, n := range next.Open {
 		open[n] = true
 	}
 	var ghosts []int64
@@ -565,7 +597,7 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 				f.t.Reconciled++
 			}
 		}
-		next.Seen = append(next.Seen, n)
+		next.Open = append(next.Open, n)
 		f.pages++
 		if over() {
 			return nil
@@ -645,6 +677,9 @@ func (l *Loader) query(cur *chain.Cursor) websystem.Query {
 	switch cur.Phase {
 	case chain.PhaseSweep:
 		q.Filter = websystem.UpdatedBetween(cur.SweepFrom, l.Now().Add(updatedOpenEnd))
+		if cur.SweepCanceled {
+			q.Status = websystem.StatusCanceled
+		}
 	case chain.PhaseChanged:
 		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
 	case chain.PhaseCanceled:

@@ -116,12 +116,14 @@ func (o *overlay) list(rw http.ResponseWriter, r *http.Request, snap []tickets.T
 	q := r.URL.Query()
 	kind := "created"
 	switch {
+	case q.Get("update_start_datetime") != "" && q.Get("filter_by") == "canceled":
+		kind = "changed-canceled"
+	case q.Get("update_start_datetime") != "":
+		kind = "changed"
 	case q.Get("filter_by") == "canceled":
 		kind = "canceled"
 	case q.Get("filter_by") == "open":
 		kind = "open"
-	case q.Get("update_start_datetime") != "":
-		kind = "changed"
 	}
 	o.mu.Lock()
 	o.kinds[kind]++
@@ -195,7 +197,7 @@ func (o *overlay) list(rw http.ResponseWriter, r *http.Request, snap []tickets.T
 
 	lo := min((page-1)*limit, len(match))
 	hi := min(lo+limit, len(match))
-	body, err := json.Marshal(match[lo:hi])
+	body, err := json.Marshal(append([]tickets.Ticket{}, match[lo:hi]...))
 	if err != nil {
 		panic(err)
 	}

@@ -51,7 +51,9 @@ func (w *Warehouse) MarkDeleted(ctx context.Context, sessionID, step string, num
 		{Name: "at", Value: tsParam(w.cfg.Now())},
 		{Name: "sessao", Value: sessionID},
 	}
-	where := "numero_ticket IN UNNEST(@numbers) AND (situacao IS NULL OR situacao != @excluido)"
+	// The emulator types an INT64 array parameter as ARRAY<STRING>; the
+	// CAST makes the query right in both.
+	where := "numero_ticket IN (SELECT CAST(n AS INT64) FROM UNNEST(@numbers) AS n) AND (situacao IS NULL OR situacao != @excluido)"
 	it, err := w.read(ctx, fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s", w.tableRef(w.cfg.Table), where), params...)
 	if err != nil {
 		return 0, fmt.Errorf("count deleted tickets: %w", err)
