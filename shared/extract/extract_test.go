@@ -548,17 +548,21 @@ func TestContinuations(t *testing.T) {
 	if chunks < n/limit+1 {
 		t.Errorf("chunks: got %d, want at least %d", chunks, n/limit+1)
 	}
-	for i := 0; i < n/limit && i < len(rows); i++ {
+	// The main pass's pages (filter_by=all leaves the canceled tickets to
+	// their own pass in the overlay, so its last page may be short).
+	for i := 0; i < n/limit-1 && i < len(rows); i++ {
 		if want := int64((i + 1) * limit); rows[i] != want {
 			t.Errorf("rows after chunk %d: got %d, want %d (each chunk merged)", i+1, rows[i], want)
 		}
 	}
-	if fin.Outcome != chain.OutcomeOK || fin.Tickets != n || fin.Inserted != n {
-		t.Errorf("load-finished: got outcome %q tickets %d inserted %d, want ok %d %d", fin.Outcome, fin.Tickets, fin.Inserted, n, n)
+	// tickets is distinct per chunk: a ticket read again by a later chunk
+	// (the open list, a sweep) counts again.
+	if fin.Outcome != chain.OutcomeOK || fin.Tickets < n || fin.Inserted != n {
+		t.Errorf("load-finished: got outcome %q tickets %d inserted %d, want ok ≥%d %d", fin.Outcome, fin.Tickets, fin.Inserted, n, n)
 	}
 	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeOK || r.Tickets != n || r.Requests != int64(w.ticketRequests()) {
-		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, n, w.ticketRequests())
+	if r.Outcome != warehouse.OutcomeOK || r.Tickets != fin.Tickets || r.Requests != int64(w.ticketRequests()) {
+		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, fin.Tickets, w.ticketRequests())
 	}
 	w.wantTableIs(t, w.truth())
 	w.wantNoSecrets(t, testAPIToken)
