@@ -310,7 +310,7 @@ const maxRereads = 3
 
 // maxSweeps bounds the sweeps of one pull, so that a system changing faster
 // than it can be read does not keep a pull going forever.
-const maxSweeps = 8
+const maxSweeps = 4
 
 // sweepMargin covers the whole seconds of the Date header a pass's start is
 // read from.
