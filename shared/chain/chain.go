@@ -80,6 +80,16 @@ type SessionReady struct {
 }
 
 // Cursor is where a pull too long for one invocation goes on.
+//
+// A pull runs its passes in order: main (the window), changed (full mode,
+// what changed since the previous successful pull began), canceled (the
+// filter_by=canceled pass over the created window), reconcile (the open
+// list), sweeps (what changed while the pull ran), then reconcile again (the
+// tickets the table holds as aberto missing from the open list, by number).
+// The created-window passes read the window in slices (SliceFrom..SliceTo);
+// a pass or slice that read fewer distinct tickets than the list said it
+// matched (X-Total-Items) is read again, at most maxRereads times, so the
+// cursor carries the numbers the current slice has read (Seen).
 type Cursor struct {
 	Mode       Mode      `json:"mode"` // resolved: full or incremental
 	WindowFrom time.Time `json:"window_from"`
@@ -88,34 +98,69 @@ type Cursor struct {
 	Phase      Phase     `json:"phase"`
 	Page       int       `json:"page"`       // next 1-based page of the current pass
 	SweepFrom  time.Time `json:"sweep_from"` // in PhaseSweep: changes since then
-	PassStart  time.Time `json:"pass_start"` // when the current pass read its first page
+	PassStart  time.Time `json:"pass_start"` // when the current pass (main or sweep) read its first page
 	Sweeps     int       `json:"sweeps"`     // sweeps begun so far
-	Totals     Totals    `json:"totals"`     // of the chunks before this one
+	// SweepCanceled: the sweep reads its first part, filter_by=canceled
+	// over its changed window (filter_by=all may leave canceled tickets
+	// out); then filter_by=all. SweepLong: its first part took more than
+	// one page.
+	SweepCanceled bool   `json:"sweep_canceled,omitempty"`
+	SweepLong     bool   `json:"sweep_long,omitempty"`
+	Totals        Totals `json:"totals"` // of the chunks before this one
+
+	// ChangedFrom is where "changed since the previous successful pull
+	// began" starts (its started_at less the overlap); zero: no such pull.
+	ChangedFrom time.Time `json:"changed_from,omitzero"`
+	// CanceledFrom is the canceled pass's created_at window start.
+	CanceledFrom time.Time `json:"canceled_from,omitzero"`
+	// SliceFrom, SliceTo are the created_at slice the current pass reads;
+	// zero in a pass that is not sliced.
+	SliceFrom time.Time `json:"slice_from,omitzero"`
+	SliceTo   time.Time `json:"slice_to,omitzero"`
+	// Seen are the distinct ticket numbers the current slice (or unsliced
+	// pass) has read, over its re-reads; Rereads counts those re-reads.
+	Seen    []int64 `json:"seen,omitempty"`
+	Rereads int     `json:"rereads,omitempty"`
+	// ListDone: the reconciliation's open list is read; Open holds its
+	// numbers and those of the tickets read by number since. Once the
+	// sweeps are over, PhaseReconcile reads by number the tickets the table
+	// holds as aberto that are not in Open.
+	ListDone bool    `json:"list_done,omitempty"`
+	Open     []int64 `json:"open,omitempty"`
+	// FieldsLogged are the field names already logged as field errors in
+	// this pull (each is logged once per run).
+	FieldsLogged []string `json:"fields_logged,omitempty"`
 }
 
 // Phase is the pass a pull is in.
 type Phase string
 
-// Passes of a pull: the main window, then sweeps for what changed meanwhile.
+// Passes of a pull, in order (see Cursor).
 const (
-	PhaseMain  Phase = "main"
-	PhaseSweep Phase = "sweep"
+	PhaseMain      Phase = "main"
+	PhaseChanged   Phase = "changed"
+	PhaseCanceled  Phase = "canceled"
+	PhaseSweep     Phase = "sweep"
+	PhaseReconcile Phase = "reconcile"
 )
 
 // Totals add up a session's work across chunks.
 type Totals struct {
-	Pages    int64 `json:"pages"`
-	Requests int64 `json:"requests"`
-	Tickets  int64 `json:"tickets"`
-	Rejected int64 `json:"rejected"`
-	Inserted int64 `json:"inserted"`
-	Updated  int64 `json:"updated"`
+	Pages       int64 `json:"pages"`
+	Requests    int64 `json:"requests"`
+	Tickets     int64 `json:"tickets"`
+	Rejected    int64 `json:"rejected"`
+	Inserted    int64 `json:"inserted"`
+	Updated     int64 `json:"updated"`
+	FieldErrors int64 `json:"field_errors"` // tickets loaded with at least one unusable field
+	Reconciled  int64 `json:"reconciled"`   // tickets whose situacao the reconciliation corrected
 }
 
 // Add returns t plus u.
 func (t Totals) Add(u Totals) Totals {
 	return Totals{t.Pages + u.Pages, t.Requests + u.Requests, t.Tickets + u.Tickets,
-		t.Rejected + u.Rejected, t.Inserted + u.Inserted, t.Updated + u.Updated}
+		t.Rejected + u.Rejected, t.Inserted + u.Inserted, t.Updated + u.Updated,
+		t.FieldErrors + u.FieldErrors, t.Reconciled + u.Reconciled}
 }
 
 // LoadFinished is published by ExtractLoad when a session's load ends, also
@@ -298,8 +343,8 @@ func (m SessionReady) validate() error {
 		switch {
 		case c.Mode != ModeFull && c.Mode != ModeIncremental:
 			return fmt.Errorf("cursor mode must be full or incremental, got %q", truncate(string(c.Mode)))
-		case c.Phase != PhaseMain && c.Phase != PhaseSweep:
-			return fmt.Errorf("cursor phase must be main or sweep, got %q", truncate(string(c.Phase)))
+		case !c.Phase.valid():
+			return fmt.Errorf("cursor phase must be main, changed, canceled, sweep or reconcile, got %q", truncate(string(c.Phase)))
 		case c.Page < 1:
 			return errors.New("cursor page must be 1 or more")
 		case c.WindowTo.IsZero() || c.StartedAt.IsZero() || c.WindowFrom.After(c.WindowTo):
@@ -307,6 +352,14 @@ func (m SessionReady) validate() error {
 		}
 	}
 	return nil
+}
+
+func (p Phase) valid() bool {
+	switch p {
+	case PhaseMain, PhaseChanged, PhaseCanceled, PhaseSweep, PhaseReconcile:
+		return true
+	}
+	return false
 }
 
 func (m LoadFinished) validate() error {

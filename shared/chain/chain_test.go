@@ -671,9 +671,9 @@ func TestParseMode(t *testing.T) {
 }
 
 func TestTotalsAdd(t *testing.T) {
-	a := chain.Totals{Pages: 1, Requests: 2, Tickets: 3, Rejected: 4, Inserted: 5, Updated: 6}
-	b := chain.Totals{Pages: 10, Requests: 20, Tickets: 30, Rejected: 40, Inserted: 50, Updated: 60}
-	want := chain.Totals{Pages: 11, Requests: 22, Tickets: 33, Rejected: 44, Inserted: 55, Updated: 66}
+	a := chain.Totals{Pages: 1, Requests: 2, Tickets: 3, Rejected: 4, Inserted: 5, Updated: 6, FieldErrors: 7, Reconciled: 8}
+	b := chain.Totals{Pages: 10, Requests: 20, Tickets: 30, Rejected: 40, Inserted: 50, Updated: 60, FieldErrors: 70, Reconciled: 80}
+	want := chain.Totals{Pages: 11, Requests: 22, Tickets: 33, Rejected: 44, Inserted: 55, Updated: 66, FieldErrors: 77, Reconciled: 88}
 
 	if got := a.Add(b); got != want {
 		t.Errorf("got %+v, want %+v", got, want)

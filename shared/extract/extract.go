@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,9 @@ import (
 type Web interface {
 	// Pages yields the pages of q from q.Page on, in order, until a short page.
 	Pages(ctx context.Context, token string, q websystem.Query, concurrency int) iter.Seq2[*websystem.Page, error]
+	// Ticket reads one ticket by number; a ticket the system no longer has
+	// gives an error matching websystem.ErrNotFound.
+	Ticket(ctx context.Context, token string, number int64) (tickets.Ticket, error)
 	// Stats counts the requests sent so far.
 	Stats() websystem.Stats
 }
@@ -43,6 +48,10 @@ type Store interface {
 	RecordRun(ctx context.Context, r warehouse.Run) error
 	Run(ctx context.Context, sessionID string) (*warehouse.Run, error)
 	LastSuccessfulRun(ctx context.Context, mode string) (*warehouse.Run, error)
+	// OpenNumbers lists the tickets the table holds as aberto.
+	OpenNumbers(ctx context.Context) ([]int64, error)
+	// MarkDeleted stores tickets as excluido and counts the rows it changed.
+	MarkDeleted(ctx context.Context, sessionID, step string, numbers []int64) (int64, error)
 }
 
 // Publisher puts a chain message on a topic.
@@ -60,9 +69,10 @@ type Loader struct {
 	WindowDays  int
 	PageLimit   int
 	FullRefresh time.Duration // auto mode: full when the last full pull started longer ago (minus 1 h)
-	Overlap     time.Duration // incremental windows start this long before the last window's end
+	Overlap     time.Duration // "changed since" windows start this long before the previous pull's start
 	MaxEventAge time.Duration // older events are given up
 	ChunkBudget time.Duration // stop fetching after this long and continue in a new invocation
+	FetchGrace  time.Duration // fetching is cut off ChunkBudget + FetchGrace after the chunk began; 0: 60 s
 	Concurrency int           // pages in flight
 	TimeZone    *time.Location
 
@@ -77,6 +87,12 @@ type Loader struct {
 // would move up a page and be skipped.
 const updatedOpenEnd = 24 * time.Hour
 
+// defaultFetchGrace is FetchGrace's default. With the default 360 s budget a
+// chunk stops fetching by 420 s, one page's retries included, which leaves
+// the load, merge and publish two minutes of the 540 s an event-driven
+// function may run.
+const defaultFetchGrace = 60 * time.Second
+
 // Handle loads one chunk of m's session. It returns an error only for a
 // failure worth retrying (the web system or BigQuery failing transiently);
 // for a permanent failure or an event older than MaxEventAge it records the
@@ -89,9 +105,13 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	if err != nil {
 		return fmt.Errorf("read run log: %w", err)
 	}
-	if run != nil && run.Outcome != "running" {
-		log.Info("session already finished; nothing to do", "event", "sync.duplicate", "outcome", run.Outcome)
-		return nil
+	if run != nil && run.Outcome != warehouse.OutcomeRunning {
+		// The run ended, but its load-finished may not have gone out (the
+		// publish failed, or the instance died after recording the end):
+		// publish it again, so that Logout follows. Logout is idempotent.
+		log.Info("session already finished; publishing load-finished again", "event", "sync.duplicate", "outcome", run.Outcome)
+		return l.publishFinished(ctx, m, chain.Outcome(run.Outcome), chain.Totals{Tickets: run.Tickets,
+			Inserted: run.Inserted, Updated: run.Updated}, run.Error)
 	}
 	if !published.IsZero() && start.Sub(published) > l.MaxEventAge {
 		return l.giveUp(ctx, log, m, run, m.Cursor, fmt.Errorf("event is %s old, over MAX_EVENT_AGE_MINUTES", start.Sub(published).Round(time.Second)))
@@ -114,13 +134,13 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 
 	res, err := l.chunk(ctx, log, m, cur, token, start)
 	if err != nil {
-		if permanent(err) {
-			return l.giveUp(ctx, log, m, run, &res.next, err)
+		if websystem.Permanent(err) {
+			return l.giveUp(ctx, log, m, run, &res.next, errors.New(describe(err)))
 		}
 		if !published.IsZero() && l.Now().Sub(published) > l.MaxEventAge {
-			return l.giveUp(ctx, log, m, run, &res.next, err)
+			return l.giveUp(ctx, log, m, run, &res.next, errors.New(describe(err)))
 		}
-		log.Warn("load failed; the event will be retried", "error", err)
+		log.Warn("load failed; the event will be retried", "error", describe(err))
 		return err
 	}
 
@@ -132,7 +152,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 		if err != nil {
 			return l.giveUp(ctx, log, m, run, &res.next, err)
 		}
-		if err := l.record(ctx, m, &res.next, "running", ""); err != nil {
+		if err := l.record(ctx, m, &res.next, warehouse.OutcomeRunning, ""); err != nil {
 			return err
 		}
 		if _, err := l.Bus.Publish(ctx, l.TopicSessionReady, msg); err != nil {
@@ -148,13 +168,12 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 // begin resolves the mode and window of a new session and logs it as running.
 func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionReady, now time.Time) (*chain.Cursor, error) {
 	mode := m.Mode
-	var last *warehouse.Run
-	if mode != chain.ModeFull {
-		var err error
-		last, err = l.Store.LastSuccessfulRun(ctx, "")
-		if err != nil {
-			return nil, fmt.Errorf("read last run: %w", err)
-		}
+	// Every pull, whatever its mode, reads what changed since the previous
+	// successful one began (CONTRACT section 6), so the last run is needed
+	// in full mode too.
+	last, err := l.Store.LastSuccessfulRun(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("read last run: %w", err)
 	}
 	if mode == chain.ModeAuto {
 		lastFull, err := l.Store.LastSuccessfulRun(ctx, string(chain.ModeFull))
@@ -166,20 +185,26 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 			mode = chain.ModeFull
 		}
 	}
-	if mode == chain.ModeIncremental && (last == nil || last.WindowTo.IsZero()) {
+	if mode == chain.ModeIncremental && (last == nil || last.StartedAt.IsZero()) {
 		log.Info("no successful run yet: pulling the full window instead")
 		mode = chain.ModeFull
 	}
-	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1}
+	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1,
+		CanceledFrom: now.AddDate(0, 0, -l.WindowDays)}
+	if last != nil && !last.StartedAt.IsZero() {
+		c.ChangedFrom = last.StartedAt.Add(-l.Overlap)
+	}
 	if mode == chain.ModeFull {
 		c.WindowFrom = now.AddDate(0, 0, -l.WindowDays)
+		c.SliceFrom, c.SliceTo = c.WindowFrom, c.WindowTo
 	} else {
-		c.WindowFrom = last.WindowTo.Add(-l.Overlap)
+		c.WindowFrom = c.ChangedFrom
 	}
-	if err := l.record(ctx, m, c, "running", ""); err != nil {
+	if err := l.record(ctx, m, c, warehouse.OutcomeRunning, ""); err != nil {
 		return nil, err
 	}
-	log.Info("load started", "event", "sync.started", "mode", mode, "window_from", c.WindowFrom, "window_to", c.WindowTo)
+	log.Info("load started", "event", "sync.started", "mode", mode, "window_from", c.WindowFrom,
+		"window_to", c.WindowTo, "changed_from", c.ChangedFrom)
 	return c, nil
 }
 
@@ -192,6 +217,12 @@ type chunkResult struct {
 // loads and merges what it fetched.
 func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, token string, start time.Time) (chunkResult, error) {
 	res := chunkResult{next: *cur}
+	if res.next.Mode == chain.ModeFull && res.next.Phase == chain.PhaseMain && res.next.SliceTo.IsZero() {
+		// A cursor from before the window was sliced: one slice, the window.
+		res.next.SliceFrom, res.next.SliceTo = res.next.WindowFrom, res.next.WindowTo
+	}
+	res.next.Seen = slices.Clone(cur.Seen)
+	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
 	step := fmt.Sprintf("c%d", m.Chunk)
 	stager, err := l.Store.Stage(ctx, m.SessionID, step)
 	for retry := 1; err == nil && stager.Reused(); retry++ {
@@ -208,10 +239,12 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	}
 	before := l.Web.Stats()
 	var t chain.Totals
-	fetchErr := l.fetch(ctx, log, m.SessionID, token, start, stager, &res, &t)
+	f := &fetcher{l: l, log: log, sessionID: m.SessionID, step: step, token: token, start: start,
+		stager: stager, res: &res, t: &t, staged: map[int64]string{}}
+	fetchErr := f.run(ctx)
 	t.Requests = l.Web.Stats().Requests - before.Requests
 
-	if fetchErr != nil && !permanent(fetchErr) {
+	if fetchErr != nil && !websystem.Permanent(fetchErr) {
 		stager.Abort()
 		res.next.Totals = cur.Totals.Add(t)
 		return res, fetchErr
@@ -229,102 +262,469 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		}
 		t.Inserted, t.Updated, t.Tickets = mr.Inserted, mr.Updated, mr.Tickets
 	}
+	if fetchErr == nil && len(f.deleted) > 0 {
+		// After the merge: a ticket staged in this chunk is in the table now.
+		n, err := l.Store.MarkDeleted(ctx, m.SessionID, step, f.deleted)
+		if err != nil {
+			return res, fmt.Errorf("mark deleted: %w", err)
+		}
+		t.Reconciled += n
+	}
 	res.next.Totals = cur.Totals.Add(t)
 	log.Info("chunk merged", "staged", staged, "inserted", t.Inserted, "updated", t.Updated,
-		"pages", t.Pages, "rejected", t.Rejected)
+		"pages", t.Pages, "rejected", t.Rejected, "field_errors", t.FieldErrors, "reconciled", t.Reconciled)
 	return res, fetchErr
 }
 
-// fetch pages from cur into stager, advancing res.next.
-//
-// Each pass notes when the web system served its first page (its own clock,
-// from the Date header, so our clock's skew does not matter); the sweep after
-// it reads what changed since then, less sweepMargin for the header's whole
-// seconds. Sweeps shrink, as each covers only the time its predecessor took,
-// and the pull ends with one that fits on a page.
-func (l *Loader) fetch(ctx context.Context, log *slog.Logger, sessionID, token string, start time.Time, stager *warehouse.Stager, res *chunkResult, t *chain.Totals) error {
-	deadline := start.Add(l.ChunkBudget)
-	next := &res.next
-	for {
-		fresh := next.Page == 1
-		q := l.query(next)
-		for page, err := range l.Web.Pages(ctx, token, q, l.Concurrency) {
-			if err != nil {
-				return err
-			}
-			if fresh {
-				next.PassStart = page.ServerTime
-				if next.PassStart.IsZero() {
-					next.PassStart = l.Now().UTC()
-				}
-				fresh = false
-			}
-			t.Pages++
-			t.Rejected += int64(page.Rejected)
-			for _, tk := range page.Tickets {
-				row, err := tickets.ToRow(tk, l.TimeZone, sessionID, start)
-				if err != nil {
-					t.Rejected++
-					log.Warn("ticket rejected", "event", "ticket.rejected", "reason", err.Error())
-					continue
-				}
-				if err := stager.Add(row); err != nil {
-					return fmt.Errorf("stage row: %w", err)
-				}
-				t.Tickets++
-			}
-			next.Page++
-			if page.Raw < q.Limit {
-				break // the pass is over
-			}
-			if l.Now().After(deadline) {
-				return nil // the next chunk goes on from next.Page
-			}
-		}
-		// The pass is over. A sweep that fit on one page ends the pull: nothing
-		// changed while it ran that it did not read.
-		if next.Phase == chain.PhaseSweep && next.Page <= 2 {
-			res.done = true
-			return nil
-		}
-		if next.Sweeps >= maxSweeps {
-			// Changes outpace the sweeps. Stop here: the next incremental run
-			// starts its window before this pull's start and reads them.
-			log.Warn("tickets change faster than the sweeps read them; the next run picks up the rest",
-				"event", "sync.sweeps_capped", "sweeps", next.Sweeps)
-			res.done = true
-			return nil
-		}
-		next.Sweeps++
-		next.Phase = chain.PhaseSweep
-		next.SweepFrom = next.PassStart.Add(-sweepMargin)
-		next.Page = 1
-		if l.Now().After(deadline) {
-			return nil
-		}
-	}
+// fetcher is one chunk's fetching: it pages from res.next into stager,
+// advancing res.next, until the pull ends or the budget runs out.
+type fetcher struct {
+	l         *Loader
+	log       *slog.Logger
+	sessionID string
+	step      string
+	token     string
+	start     time.Time
+	stager    *warehouse.Stager
+	res       *chunkResult
+	t         *chain.Totals
+
+	staged  map[int64]string // situacao of each ticket staged in this chunk
+	deleted []int64          // reconciliation: tickets the system answered 404 for
+	pages   int              // pages and tickets read in this chunk
 }
+
+// Slices of a created_at window hold about targetSlicePages pages; one that
+// matches more than maxSlicePages pages is cut shorter before it is read on.
+// A re-read of a slice then costs at most maxSlicePages requests, and a pull
+// resumes at a slice's boundary at worst.
+const (
+	targetSlicePages = 10
+	maxSlicePages    = 20
+	minSlice         = time.Hour
+)
+
+// maxRereads bounds the re-reads of a slice (or an unsliced pass) that read
+// fewer distinct tickets than the list said it matched.
+const maxRereads = 3
 
 // maxSweeps bounds the sweeps of one pull, so that a system changing faster
 // than it can be read does not keep a pull going forever.
-const maxSweeps = 8
+const maxSweeps = 4
 
 // sweepMargin covers the whole seconds of the Date header a pass's start is
 // read from.
 const sweepMargin = 2 * time.Second
 
+// run reads passes from res.next on:
+//
+//   - main: the window (full mode: tickets created in it, read in created_at
+//     slices; incremental: tickets changed since the previous successful
+//     pull began, less the overlap);
+//   - changed (full mode): tickets changed since the previous successful pull
+//     began, created inside the window or not, so that no update is lost to a
+//     full pull;
+//   - canceled: filter_by=canceled over the created_at window now −
+//     WINDOW_DAYS .. the pull's start, staged as cancelado;
+//   - reconcile: the open list (filter_by=open, no dates), kept in the
+//     cursor (its tickets are staged too: they are fresh rows);
+//   - sweeps (each in two parts: filter_by=canceled, as all may leave
+//     canceled tickets out, then filter_by=all): what changed since the main
+//     pass (then the previous sweep)
+//     began, from the web system's clock (the Date header, so our clock's
+//     skew does not matter), less sweepMargin for its whole seconds; sweeps
+//     shrink, as each covers only the time its predecessor took, and they
+//     end with one that fits on a page;
+//   - reconcile by number: each ticket the table holds as aberto that the
+//     open list did not show is read by number and staged as the system has
+//     it, or marked excluido on a 404 (after this chunk's merge). Tickets
+//     beyond the chunk's budget are read by the next chunk, which asks the
+//     table again; ghosts a capped run leaves are corrected by the next pull.
+//
+// The list's order is not documented and may change while a pass pages (an
+// updated ticket may jump to the end, moving the rest up a page). So each
+// slice or pass counts the distinct tickets it read against X-Total-Items and
+// reads itself again when it read fewer, up to maxRereads times.
+//
+// Fetching stops at the chunk budget, checked between pages, and at a
+// context deadline of the budget plus FetchGrace, which cuts short one
+// page's retries; the cursor then says where the next chunk goes on.
+func (f *fetcher) run(ctx context.Context) error {
+	l := f.l
+	grace := l.FetchGrace
+	if grace <= 0 {
+		grace = defaultFetchGrace
+	}
+	fctx, cancel := context.WithTimeout(ctx, l.ChunkBudget+grace)
+	defer cancel()
+	deadline := f.start.Add(l.ChunkBudget)
+	over := func() bool { return l.Now().After(deadline) }
+
+	err := f.passes(fctx, over)
+	if err != nil && ctx.Err() == nil && fctx.Err() != nil && f.pages > 0 {
+		// Our own deadline cut a page short: load what was read, go on in
+		// the next chunk from the page that was cut (a chunk that read
+		// nothing at all returns the error, so the event is retried).
+		f.log.Warn("fetching cut off at the chunk deadline; continuing in a new invocation", "event", "sync.fetch_deadline")
+		return nil
+	}
+	return err
+}
+
+func (f *fetcher) passes(ctx context.Context, over func() bool) error {
+	l, next := f.l, &f.res.next
+	for {
+		if next.Phase == chain.PhaseReconcile && next.ListDone {
+			return f.ghosts(ctx, over)
+		}
+		q := l.query(next)
+		fresh := next.Page == 1
+		seen := make(map[int64]bool, len(next.Seen))
+		for _, n := range next.Seen {
+			seen[n] = true
+		}
+		total, shrunk, stopped := -1, false, false
+		for page, err := range l.Web.Pages(ctx, f.token, q, l.Concurrency) {
+			if err != nil {
+				next.Seen = keys(seen)
+				return err
+			}
+			if next.PassStart.IsZero() && (next.Phase == chain.PhaseMain || next.Phase == chain.PhaseSweep) {
+				// The start of the pass's first read (of its first slice):
+				// the next sweep reads what changed since then.
+				next.PassStart = page.ServerTime
+				if next.PassStart.IsZero() {
+					next.PassStart = l.Now().UTC()
+				}
+			}
+			f.pages++
+			f.t.Pages++
+			f.t.Rejected += int64(page.Rejected)
+			for _, tk := range page.Tickets {
+				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
+					return err
+				}
+				if tk.Number != nil {
+					seen[*tk.Number] = true
+				}
+			}
+			// The smallest total the attempt saw: a created_at window only
+			// loses tickets while it is read (deleted ones), a changed window
+			// and the open list also gain some (changed or created since),
+			// which the sweeps read; fewer distinct tickets than the
+			// smallest total means some were skipped.
+			if page.TotalItems >= 0 && (total < 0 || page.TotalItems < total) {
+				total = page.TotalItems
+			}
+			if fresh && sliced(next) && total > maxSlicePages*q.Limit && next.SliceTo.Sub(next.SliceFrom) > minSlice {
+				// Too many tickets for one slice: read a shorter one. What
+				// this page staged is merged all the same.
+				next.SliceTo = next.SliceFrom.Add(scale(next.SliceTo.Sub(next.SliceFrom), targetSlicePages*q.Limit, total))
+				clear(seen)
+				shrunk = true
+				break
+			}
+			fresh = false
+			next.Page++
+			if page.Raw < q.Limit {
+				break // the pass (or slice) is over
+			}
+			if over() {
+				stopped = true
+				break
+			}
+		}
+		next.Seen = keys(seen)
+		if stopped {
+			return nil // the next chunk goes on from next.Page
+		}
+		if shrunk {
+			next.Page = 1
+			continue
+		}
+		// On the open list a ticket skipped costs one read by number later
+		// (if the table holds it as aberto): read the list again only when
+		// that is cheaper.
+		short := total >= 0 && len(seen) < total
+		if short && next.Phase == chain.PhaseReconcile && total-len(seen) <= total/q.Limit+1 {
+			short = false
+		}
+		if short {
+			if next.Rereads < maxRereads {
+				// The list moved under the pass: some tickets were skipped.
+				next.Rereads++
+				next.Page = 1
+				f.log.Info("a pass read fewer tickets than it matched; reading it again", "event", "sync.reread",
+					"phase", next.Phase, "read", len(seen), "matched", total, "reread", next.Rereads)
+				if over() {
+					return nil
+				}
+				continue
+			}
+			f.log.Warn("a pass still read fewer tickets than it matched; the sweeps and the next run pick up the rest",
+				"event", "sync.pass_short", "phase", next.Phase, "read", len(seen), "matched", total)
+		}
+		if next.Phase == chain.PhaseReconcile {
+			next.Open = next.Seen
+		}
+		if next.Phase == chain.PhaseSweep && next.SweepCanceled {
+			// The sweep's second part reads the same changed window with
+			// filter_by=all: the pull's last list request is a whole sweep.
+			next.SweepLong = next.Page > 2
+			next.SweepCanceled = false
+			next.Seen, next.Rereads, next.Page = nil, 0, 1
+			if over() {
+				return nil
+			}
+			continue
+		}
+		sweepDone := next.Phase == chain.PhaseSweep && next.Page <= 2 && !next.SweepLong
+		next.SweepLong = false
+		next.Seen, next.Rereads = nil, 0
+		if sliced(next) && next.SliceTo.Before(f.windowEnd(next)) {
+			// The next slice, sized by the last one's density.
+			end := f.windowEnd(next)
+			size := next.SliceTo.Sub(next.SliceFrom)
+			if total > 0 {
+				size = scale(size, targetSlicePages*q.Limit, total)
+			} else {
+				size *= 4
+			}
+			// Slices overlap by a second: the web system's window ends may
+			// be exclusive or cut to whole seconds.
+			next.SliceFrom = next.SliceTo.Add(-time.Second)
+			next.SliceTo = minTime(next.SliceFrom.Add(max(size, minSlice)), end)
+			next.Page = 1
+			if over() {
+				return nil
+			}
+			continue
+		}
+		f.advance(sweepDone)
+		if over() {
+			return nil
+		}
+	}
+}
+
+// advance moves the cursor to the pass after the one that just ended.
+func (f *fetcher) advance(sweepDone bool) {
+	next := f.res.next
+	c := &f.res.next
+	c.Page, c.SliceFrom, c.SliceTo = 1, time.Time{}, time.Time{}
+	switch next.Phase {
+	case chain.PhaseMain:
+		c.Phase = chain.PhaseChanged
+		if c.Mode != chain.ModeFull || c.ChangedFrom.IsZero() {
+			// Incremental: the main pass was the changed pass.
+			c.Phase = chain.PhaseCanceled
+			c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
+		}
+	case chain.PhaseChanged:
+		c.Phase = chain.PhaseCanceled
+		c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
+	case chain.PhaseCanceled:
+		// The open list, before the sweeps: they read what changes while
+		// it is read.
+		c.Phase = chain.PhaseReconcile
+	case chain.PhaseReconcile:
+		// The first sweep reads what changed since the main pass began.
+		c.ListDone = true
+		c.Phase = chain.PhaseSweep
+		c.SweepCanceled = true
+		c.Sweeps = 1
+		c.SweepFrom = c.PassStart.Add(-sweepMargin)
+		c.PassStart = time.Time{}
+	case chain.PhaseSweep:
+		// A sweep that fit on one page ends the sweeps: nothing changed
+		// while it ran that it did not read.
+		if !sweepDone && c.Sweeps >= maxSweeps {
+			// Changes outpace the sweeps. Stop here: the next run reads
+			// what changed since this pull began.
+			f.log.Warn("tickets change faster than the sweeps read them; the next run picks up the rest",
+				"event", "sync.sweeps_capped", "sweeps", c.Sweeps)
+			sweepDone = true
+		}
+		if sweepDone {
+			c.Phase = chain.PhaseReconcile // ListDone: the tickets by number
+			return
+		}
+		c.Sweeps++
+		c.SweepCanceled = true
+		c.SweepFrom = c.PassStart.Add(-sweepMargin)
+		c.PassStart = time.Time{}
+	}
+}
+
+// ghosts reads by number each ticket the table holds as aberto that the
+// open list (next.Open) does not show: found, it is staged as the system has
+// it now; a 404 marks it excluido. A ticket handled goes into next.Open, so a
+// chunk that runs out of budget here leaves the rest to the next chunk, which
+// asks the table again. When all are handled, the pull is done.
+func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
+	l, next := f.l, &f.res.next
+	held, err := l.Store.OpenNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	open := make(map[int64]bool, len(next.Open))
+	for _, n := range next.Open {
+		open[n] = true
+	}
+	var ghosts []int64
+	for _, n := range held {
+		// A ticket this chunk staged closed is not read again: the merge
+		// after this pass stores it so.
+		if !open[n] && (f.staged[n] == "" || f.staged[n] == tickets.SituacaoAberto) {
+			ghosts = append(ghosts, n)
+		}
+	}
+	slices.Sort(ghosts)
+	f.log.Info("reconciling the table's open tickets with the open list", "event", "sync.reconcile",
+		"open_in_table", len(held), "open_list", len(open), "missing", len(ghosts))
+	for _, n := range ghosts {
+		tk, err := l.Web.Ticket(ctx, f.token, n)
+		switch {
+		case errors.Is(err, websystem.ErrNotFound):
+			f.deleted = append(f.deleted, n)
+		case err != nil:
+			return err
+		default:
+			if err := f.stage(tk, false); err != nil {
+				return err
+			}
+			if sit := f.staged[n]; sit != "" && sit != tickets.SituacaoAberto {
+				f.t.Reconciled++
+			}
+		}
+		next.Open = append(next.Open, n)
+		f.pages++
+		if over() {
+			return nil
+		}
+	}
+	f.res.done = true
+	return nil
+}
+
+// stage converts tk to a row and stages it; canceled forces the situacao
+// (the ticket came from the canceled pass).
+func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
+	row, err := tickets.ToRow(tk, f.l.TimeZone, f.sessionID, f.start)
+	if err != nil {
+		f.t.Rejected++
+		f.log.Warn("ticket rejected", "event", "ticket.rejected", "reason", err.Error())
+		return nil
+	}
+	if canceled {
+		row.Situacao = tickets.SituacaoCancelado
+	}
+	if len(row.FieldErrors) > 0 {
+		f.t.FieldErrors++
+		next := &f.res.next
+		for _, name := range row.FieldErrors {
+			if !slices.Contains(next.FieldsLogged, name) {
+				next.FieldsLogged = append(next.FieldsLogged, name)
+				f.log.Warn("a ticket field is unusable; its columns are NULL (logged once per run)",
+					"event", "ticket.field_error", "field", name)
+			}
+		}
+	}
+	if err := f.stager.Add(row); err != nil {
+		return fmt.Errorf("stage row: %w", err)
+	}
+	f.staged[row.NumeroTicket] = row.Situacao
+	f.t.Tickets++
+	return nil
+}
+
+// windowEnd is the end of the created_at window the sliced pass reads.
+func (f *fetcher) windowEnd(c *chain.Cursor) time.Time { return c.WindowTo }
+
+// sliced reports whether the pass c is in reads a created_at window in slices.
+func sliced(c *chain.Cursor) bool { return !c.SliceTo.IsZero() }
+
+// scale is d resized so that it would hold want items where it held got.
+func scale(d time.Duration, want, got int) time.Duration {
+	if got <= 0 {
+		return d
+	}
+	return max(time.Duration(float64(d)*float64(want)/float64(got)), minSlice)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func keys(m map[int64]bool) []int64 {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // query is the ticket-list query of the pass cur is in.
 func (l *Loader) query(cur *chain.Cursor) websystem.Query {
-	q := websystem.Query{Page: cur.Page, Limit: l.PageLimit}
-	switch {
-	case cur.Phase == chain.PhaseSweep:
+	q := websystem.Query{Page: cur.Page, Limit: l.PageLimit, Status: websystem.StatusAll}
+	switch cur.Phase {
+	case chain.PhaseSweep:
 		q.Filter = websystem.UpdatedBetween(cur.SweepFrom, l.Now().Add(updatedOpenEnd))
-	case cur.Mode == chain.ModeFull:
-		q.Filter = websystem.CreatedBetween(cur.WindowFrom, cur.WindowTo)
-	default:
-		q.Filter = websystem.UpdatedBetween(cur.WindowFrom, l.Now().Add(updatedOpenEnd))
+		if cur.SweepCanceled {
+			q.Status = websystem.StatusCanceled
+		}
+	case chain.PhaseChanged:
+		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
+	case chain.PhaseCanceled:
+		q.Status = websystem.StatusCanceled
+		q.Filter = websystem.CreatedBetween(cur.SliceFrom, cur.SliceTo)
+	case chain.PhaseReconcile:
+		q.Status = websystem.StatusOpen // no dates: the whole open list
+	default: // main
+		if cur.Mode == chain.ModeFull {
+			q.Filter = websystem.CreatedBetween(cur.SliceFrom, cur.SliceTo)
+		} else {
+			q.Filter = websystem.UpdatedBetween(cur.WindowFrom, l.Now().Add(updatedOpenEnd))
+		}
 	}
 	return q
+}
+
+// describe says what failed without the web system's message text (it may
+// quote what it was sent; CONTRACT section 2): for a refusal, the status, the
+// error_code and what to fix.
+func describe(err error) string {
+	var e *websystem.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	if e.Kind != websystem.KindStatus {
+		return fmt.Sprintf("web system %s: %s", e.Op, e.Kind)
+	}
+	s := fmt.Sprintf("web system answered %d %s to %s", e.Status, http.StatusText(e.Status), e.Op)
+	if e.Code != 0 {
+		s += fmt.Sprintf(" (error_code %d)", e.Code)
+	}
+	switch {
+	case e.Status == http.StatusUnauthorized:
+		s += ": the session is no longer valid; the next scheduled run logs in again"
+	case e.Status == http.StatusForbidden:
+		s += ": the user lacks the Tickets licence or the permission to view tickets it is not responsible for; grant them in Tiflux (Configurações) or use another user"
+	case e.Status == http.StatusNotFound:
+		s += ": check WEB_BASE_URL and WEB_TICKETS_PATH"
+	case e.Status == http.StatusUnprocessableEntity:
+		s += ": the web system refused a parameter; check PAGE_LIMIT (1..200) and WINDOW_DAYS"
+	case e.Status >= 400 && e.Status < 500:
+		s += ": the request can never succeed as sent; check WEB_BASE_URL and the WEB_*_PATH settings"
+	}
+	return s
 }
 
 // giveUp records a permanent failure and publishes load-finished (failed).
@@ -338,23 +738,20 @@ func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionRe
 	return l.finish(ctx, log, m, cur, chain.OutcomeFailed, cause.Error())
 }
 
-// finish records the session's end and publishes load-finished.
+// finish records the session's end and publishes load-finished. When the
+// publish fails, the event is retried; the retry finds the run finished and
+// publishes load-finished again (Handle).
 func (l *Loader) finish(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, outcome chain.Outcome, reason string) error {
 	if err := l.record(ctx, m, cur, string(outcome), reason); err != nil {
 		return err
 	}
-	msg, err := chain.EncodeLoadFinished(chain.LoadFinished{SessionID: m.SessionID, TokenSealed: m.TokenSealed,
-		Auth: m.Auth, Outcome: outcome, Tickets: cur.Totals.Tickets, Inserted: cur.Totals.Inserted,
-		Updated: cur.Totals.Updated, Error: reason})
-	if err != nil {
-		return fmt.Errorf("encode load-finished: %w", err)
-	}
-	if _, err := l.Bus.Publish(ctx, l.TopicLoadFinished, msg); err != nil {
-		return fmt.Errorf("publish load-finished: %w", err)
+	if err := l.publishFinished(ctx, m, outcome, cur.Totals, reason); err != nil {
+		return err
 	}
 	attrs := []any{"event", "sync.finished", "outcome", outcome, "mode", cur.Mode,
 		"tickets", cur.Totals.Tickets, "inserted", cur.Totals.Inserted, "updated", cur.Totals.Updated,
-		"pages", cur.Totals.Pages, "requests", cur.Totals.Requests, "rejected", cur.Totals.Rejected}
+		"pages", cur.Totals.Pages, "requests", cur.Totals.Requests, "rejected", cur.Totals.Rejected,
+		"field_errors", cur.Totals.FieldErrors, "reconciled", cur.Totals.Reconciled}
 	if outcome == chain.OutcomeOK {
 		log.Info("load finished", attrs...)
 	} else {
@@ -363,16 +760,31 @@ func (l *Loader) finish(ctx context.Context, log *slog.Logger, m chain.SessionRe
 	return nil
 }
 
+// publishFinished publishes the session's load-finished message.
+func (l *Loader) publishFinished(ctx context.Context, m chain.SessionReady, outcome chain.Outcome, t chain.Totals, reason string) error {
+	msg, err := chain.EncodeLoadFinished(chain.LoadFinished{SessionID: m.SessionID, TokenSealed: m.TokenSealed,
+		Auth: m.Auth, Outcome: outcome, Tickets: t.Tickets, Inserted: t.Inserted,
+		Updated: t.Updated, Error: reason})
+	if err != nil {
+		return fmt.Errorf("encode load-finished: %w", err)
+	}
+	if _, err := l.Bus.Publish(ctx, l.TopicLoadFinished, msg); err != nil {
+		return fmt.Errorf("publish load-finished: %w", err)
+	}
+	return nil
+}
+
 func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cursor, outcome, reason string) error {
 	r := warehouse.Run{SessionID: m.SessionID, Auth: string(m.Auth), Mode: string(cur.Mode),
 		WindowFrom: cur.WindowFrom, WindowTo: cur.WindowTo, StartedAt: cur.StartedAt,
 		Pages: cur.Totals.Pages, Requests: cur.Totals.Requests, Tickets: cur.Totals.Tickets,
-		Rejected: cur.Totals.Rejected, Inserted: cur.Totals.Inserted, Updated: cur.Totals.Updated,
+		Rejected: cur.Totals.Rejected, FieldErrors: cur.Totals.FieldErrors,
+		Inserted: cur.Totals.Inserted, Updated: cur.Totals.Updated, Reconciled: cur.Totals.Reconciled,
 		Outcome: outcome, Error: reason}
 	if r.StartedAt.IsZero() {
 		r.StartedAt = l.Now().UTC()
 	}
-	if outcome != "running" {
+	if outcome != warehouse.OutcomeRunning {
 		r.FinishedAt = l.Now().UTC()
 	}
 	if err := l.Store.RecordRun(ctx, r); err != nil {
@@ -380,7 +792,3 @@ func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cu
 	}
 	return nil
 }
-
-// permanent reports whether err can never succeed on retry: the web session
-// is gone (401), so only a new login helps.
-func permanent(err error) bool { return errors.Is(err, websystem.ErrUnauthorized) }

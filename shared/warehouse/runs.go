@@ -20,21 +20,23 @@ const (
 
 // Run is one row of sync_runs: one session. Zero times are NULL.
 type Run struct {
-	SessionID  string
-	Auth       string // otp or api-token
-	Mode       string // the resolved mode: full or incremental
-	WindowFrom time.Time
-	WindowTo   time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Pages      int64
-	Requests   int64
-	Tickets    int64
-	Rejected   int64
-	Inserted   int64
-	Updated    int64
-	Outcome    string // OutcomeOK, OutcomeFailed or OutcomeRunning
-	Error      string // why it failed; no secrets
+	SessionID   string
+	Auth        string // otp or api-token
+	Mode        string // the resolved mode: full or incremental
+	WindowFrom  time.Time
+	WindowTo    time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Pages       int64
+	Requests    int64
+	Tickets     int64
+	Rejected    int64
+	FieldErrors int64 // tickets loaded with an unusable field
+	Inserted    int64
+	Updated     int64
+	Reconciled  int64  // tickets the reconciliation corrected
+	Outcome     string // OutcomeOK, OutcomeFailed or OutcomeRunning
+	Error       string // why it failed; no secrets
 }
 
 // RecordRun writes r to sync_runs with a MERGE on session_id: the first call
@@ -89,8 +91,10 @@ WHEN NOT MATCHED THEN
 		{Name: "requests", Value: r.Requests},
 		{Name: "tickets", Value: r.Tickets},
 		{Name: "rejected", Value: r.Rejected},
+		{Name: "field_errors", Value: r.FieldErrors},
 		{Name: "inserted", Value: r.Inserted},
 		{Name: "updated", Value: r.Updated},
+		{Name: "reconciled", Value: r.Reconciled},
 		{Name: "outcome", Value: r.Outcome},
 		{Name: "error", Value: r.Error},
 	}
@@ -123,21 +127,23 @@ func tsParam(t time.Time) string {
 
 // runRow is a sync_runs row as the client reads it.
 type runRow struct {
-	SessionID  string                 `bigquery:"session_id"`
-	Auth       bigquery.NullString    `bigquery:"auth"`
-	Mode       bigquery.NullString    `bigquery:"mode"`
-	WindowFrom bigquery.NullTimestamp `bigquery:"window_from"`
-	WindowTo   bigquery.NullTimestamp `bigquery:"window_to"`
-	StartedAt  bigquery.NullTimestamp `bigquery:"started_at"`
-	FinishedAt bigquery.NullTimestamp `bigquery:"finished_at"`
-	Pages      bigquery.NullInt64     `bigquery:"pages"`
-	Requests   bigquery.NullInt64     `bigquery:"requests"`
-	Tickets    bigquery.NullInt64     `bigquery:"tickets"`
-	Rejected   bigquery.NullInt64     `bigquery:"rejected"`
-	Inserted   bigquery.NullInt64     `bigquery:"inserted"`
-	Updated    bigquery.NullInt64     `bigquery:"updated"`
-	Outcome    bigquery.NullString    `bigquery:"outcome"`
-	Error      bigquery.NullString    `bigquery:"error"`
+	SessionID   string                 `bigquery:"session_id"`
+	Auth        bigquery.NullString    `bigquery:"auth"`
+	Mode        bigquery.NullString    `bigquery:"mode"`
+	WindowFrom  bigquery.NullTimestamp `bigquery:"window_from"`
+	WindowTo    bigquery.NullTimestamp `bigquery:"window_to"`
+	StartedAt   bigquery.NullTimestamp `bigquery:"started_at"`
+	FinishedAt  bigquery.NullTimestamp `bigquery:"finished_at"`
+	Pages       bigquery.NullInt64     `bigquery:"pages"`
+	Requests    bigquery.NullInt64     `bigquery:"requests"`
+	Tickets     bigquery.NullInt64     `bigquery:"tickets"`
+	Rejected    bigquery.NullInt64     `bigquery:"rejected"`
+	FieldErrors bigquery.NullInt64     `bigquery:"field_errors"`
+	Inserted    bigquery.NullInt64     `bigquery:"inserted"`
+	Updated     bigquery.NullInt64     `bigquery:"updated"`
+	Reconciled  bigquery.NullInt64     `bigquery:"reconciled"`
+	Outcome     bigquery.NullString    `bigquery:"outcome"`
+	Error       bigquery.NullString    `bigquery:"error"`
 }
 
 func (r runRow) run() *Run {
@@ -151,7 +157,8 @@ func (r runRow) run() *Run {
 		WindowFrom: ts(r.WindowFrom), WindowTo: ts(r.WindowTo),
 		StartedAt: ts(r.StartedAt), FinishedAt: ts(r.FinishedAt),
 		Pages: r.Pages.Int64, Requests: r.Requests.Int64, Tickets: r.Tickets.Int64,
-		Rejected: r.Rejected.Int64, Inserted: r.Inserted.Int64, Updated: r.Updated.Int64,
+		Rejected: r.Rejected.Int64, FieldErrors: r.FieldErrors.Int64,
+		Inserted: r.Inserted.Int64, Updated: r.Updated.Int64, Reconciled: r.Reconciled.Int64,
 		Outcome: r.Outcome.StringVal, Error: r.Error.StringVal}
 }
 
