@@ -120,7 +120,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	if err != nil {
 		return l.giveUp(ctx, log, m, run, m.Cursor, errors.New("session token cannot be opened with TOKEN_SEAL_KEY"))
 	}
-	logging.Redact(l.Log, token, strings.TrimPrefix(token, "Bearer "))
+	defer logging.RedactScoped(l.Log, token, strings.TrimPrefix(token, "Bearer "))() // forgotten when this delivery ends
 
 	cur := m.Cursor
 	if cur == nil {

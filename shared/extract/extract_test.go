@@ -90,7 +90,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var snap []tickets.Ticket
 		if strings.HasSuffix(r.URL.Path, "/tickets") {
-			snap = w.sim.Truth()
+			snap = simTickets(w.sim)
 			w.mu.Lock()
 			w.servedPrev, w.served = w.served, snap
 			hook := w.onTickets
@@ -389,7 +389,7 @@ func (w *world) wantTableIs(t *testing.T, truth []tickets.Ticket) {
 // one).
 func (w *world) wantSituacao(t *testing.T, only map[int64]bool) {
 	t.Helper()
-	_, want := w.ov.truth(w.sim.Truth())
+	_, want := w.ov.truth(simTickets(w.sim))
 	wrong := 0
 	for n, got := range w.situacoes(t) {
 		if only != nil && !only[n] {
@@ -450,7 +450,7 @@ func (w *world) ticketRequests() int { return w.sim.Stats().Requests["tickets"] 
 
 // truth is the web system's tickets now, as the overlay shows them.
 func (w *world) truth() []tickets.Ticket {
-	ts, _ := w.ov.truth(w.sim.Truth())
+	ts, _ := w.ov.truth(simTickets(w.sim))
 	return ts
 }
 
@@ -587,7 +587,7 @@ func TestChurn(t *testing.T) {
 			w := mustWorld(t, websim.Options{Tickets: c.tickets, Seed: 3}, func(l *extract.Loader) {
 				l.PageLimit, l.ChunkBudget = c.limit, c.budget
 			})
-			before := byNumber(t, w.sim.Truth())
+			before := byNumber(t, simTickets(w.sim))
 			w.sim.SetFaults(0, 0.02, 0)
 			m := w.session(t, chain.ModeFull)
 
@@ -772,7 +772,7 @@ func TestAutoMode(t *testing.T) {
 	// The changed pass with its empty page after a full one, one sweep, the
 	// canceled pass and the open list of the reconciliation (no ghosts).
 	open, canceled := 0, 0
-	_, sit := w.ov.truth(w.sim.Truth())
+	_, sit := w.ov.truth(simTickets(w.sim))
 	for _, s := range sit {
 		switch s {
 		case tickets.SituacaoAberto:

@@ -73,7 +73,7 @@ func TestNoUpdateLostToFullPull(t *testing.T) {
 // may leave out) stores canceled tickets as cancelado in every mode.
 func TestCanceledPass(t *testing.T) {
 	w := mustWorld(t, websim.Options{Tickets: 500, Seed: 12}, nil)
-	canceled := numbers(w.sim.Truth(), 20, isOpen)
+	canceled := numbers(simTickets(w.sim), 20, isOpen)
 	w.ov.mu.Lock()
 	for _, n := range canceled {
 		w.ov.canceled[n] = true
@@ -114,7 +114,7 @@ func TestCanceledPass(t *testing.T) {
 func TestReconciliation(t *testing.T) {
 	w := mustWorld(t, websim.Options{Tickets: 800, Seed: 13}, func(l *extract.Loader) { l.PageLimit = 100 })
 	w.mustOK(t, chain.ModeFull)
-	state := w.sim.Truth()
+	state := simTickets(w.sim)
 	open := numbers(state, 25, isOpen)
 	closed, deleted := open[:10], open[10:25]
 	w.ov.mu.Lock()
@@ -331,7 +331,7 @@ func TestRequestCost(t *testing.T) {
 		return out
 	}
 	counts := func() (open, canceled int) {
-		_, sit := w.ov.truth(w.sim.Truth())
+		_, sit := w.ov.truth(simTickets(w.sim))
 		for _, s := range sit {
 			switch s {
 			case tickets.SituacaoAberto:
@@ -362,7 +362,7 @@ func TestRequestCost(t *testing.T) {
 	t.Logf("full (first): the window needs %d pages", pages(n))
 
 	changed := w.sim.Touch(0.01)
-	open := numbers(w.sim.Truth(), 30, isOpen)
+	open := numbers(simTickets(w.sim), 30, isOpen)
 	w.ov.mu.Lock()
 	for _, x := range open[:20] {
 		w.ov.closed[x] = true

@@ -219,7 +219,7 @@ func (o *overlay) ticket(rw http.ResponseWriter, num string) {
 		writeError(rw, http.StatusNotFound, 40401, "not found")
 		return
 	}
-	for _, t := range o.sim.Truth() {
+	for _, t := range simTickets(o.sim) {
 		if *t.Number != n {
 			continue
 		}
@@ -277,4 +277,21 @@ func mustTime(v string) time.Time {
 		panic(fmt.Sprintf("overlay: time %q: %v", v, err))
 	}
 	return t
+}
+
+// simTickets is websim's state as the pipeline decodes it: each ticket that
+// still exists, decoded from the JSON websim lists it with.
+func simTickets(sim *websim.Server) []tickets.Ticket {
+	var out []tickets.Ticket
+	for _, f := range sim.Truth() {
+		if f.JSON == nil {
+			continue
+		}
+		t, err := tickets.Decode(f.JSON)
+		if err != nil {
+			panic(fmt.Sprintf("websim ticket %d does not decode: %v", f.Number, err))
+		}
+		out = append(out, t)
+	}
+	return out
 }
