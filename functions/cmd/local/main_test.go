@@ -311,6 +311,15 @@ func TestUnstableOrderChurnAndSilentChanges(t *testing.T) {
 	if v := last.Verify; r.exit != 0 || last.Outcome != "ok" || v == nil || !v.OK() || v.Deleted == 0 {
 		t.Fatalf("got exit %d, %+v verify %+v; want ok, some deleted tickets, and 0 missing, duplicated, stale, wrong situacao\n%s", r.exit, last, v, r.stderr)
 	}
+	// 2 % of the tickets carry a field of the wrong type: none rejected, each counted.
+	if first := r.summaries[0]; first.Rejected != 0 || first.FieldErrors == 0 {
+		t.Errorf("first session: got %d rejected, %d field errors; want 0 rejected and the wrong-typed fields counted", first.Rejected, first.FieldErrors)
+	}
+	// Between the runs 2 % of the open tickets were closed, canceled or
+	// deleted without a new updated_at: the second run corrects them.
+	if last.Reconciled == 0 {
+		t.Errorf("second session: reconciled 0; want the silently changed tickets corrected")
+	}
 }
 
 // A run answered 403 fails at once, and still logs out.

@@ -27,8 +27,11 @@ type summary struct {
 	Pages       int64                `json:"pages"`
 	Requests    int64                `json:"requests"`
 	Tickets     int64                `json:"tickets"`
+	Rejected    int64                `json:"rejected"`
+	FieldErrors int64                `json:"field_errors"`
 	Inserted    int64                `json:"inserted"`
 	Updated     int64                `json:"updated"`
+	Reconciled  int64                `json:"reconciled"`
 	RowsInTable int64                `json:"rows_in_table"`
 	Logout      bool                 `json:"logout"`
 	Logouts     *int                 `json:"logouts_accepted,omitempty"` // simulated system: logouts it accepted for this session
@@ -105,6 +108,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	sum.Tickets, sum.Inserted, sum.Updated = fin.Tickets, fin.Inserted, fin.Updated
 	if run, err := e.wh.Run(ctx, started.SessionID); err == nil && run != nil {
 		sum.Mode = run.Mode
+		sum.Rejected, sum.FieldErrors, sum.Reconciled = run.Rejected, run.FieldErrors, run.Reconciled
 	}
 	if n, err := e.wh.CountRows(ctx); err == nil {
 		sum.RowsInTable = n
@@ -184,6 +188,8 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 		fmt.Fprintf(w, " — %s", s.Error)
 	}
 	fmt.Fprintf(w, "\n  %d tickets (%d inserted, %d updated), %d rows in the table\n", s.Tickets, s.Inserted, s.Updated, s.RowsInTable)
+	fmt.Fprintf(w, "  %d rejected, %d with a field of the wrong type (NULL there), %d corrected by the reconciliation\n",
+		s.Rejected, s.FieldErrors, s.Reconciled)
 	fmt.Fprintf(w, "  %d pages, %d requests to the web system, logout: %v\n", s.Pages, s.Requests, s.Logout)
 	fmt.Fprintf(w, "  login %.1fs, extract+load %.1fs, total %.1fs\n", float64(s.DurationsMS["login"])/1000,
 		float64(s.DurationsMS["extract_load"])/1000, float64(s.DurationsMS["total"])/1000)
