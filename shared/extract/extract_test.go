@@ -85,6 +85,10 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	if simOpts.Days == 0 {
 		simOpts.Days = 30 // well inside the loader's 180-day window
 	}
+	// The overlay makes the silent changes these tests need and knows of them;
+	// websim's churn only creates and updates here. Its silent kinds are
+	// driven end to end by functions/cmd/local (TestUnstableOrderChurnAndSilentChanges).
+	simOpts.ChurnNoSilent = true
 	w := &world{sim: websim.New(simOpts), ps: pstest.NewServer(), logs: &syncBuffer{}}
 	w.ov = newOverlay(w.sim)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {

@@ -115,6 +115,7 @@ type Options struct {
 	RateLimit        int           // requests per minute; 0: no limit
 	FaultRate        float64       // share of requests answered 500
 	Churn            float64       // per ticket-list page served, the share of tickets changed before the next page: created, updated, or silently closed, canceled or deleted
+	ChurnNoSilent    bool          // churn only creates and updates (no silent closes, cancels or deletes)
 	TokenTTLRequests int           // a session token dies (401) after this many ticket requests; 0: never
 
 	Order               string  // the list's order, one of Orders; default (and for an unknown value) OrderNumberDesc
@@ -860,6 +861,9 @@ func (s *Server) churn(now time.Time) {
 	ms := sec(now.UnixMilli())
 	for range n {
 		kind := pick(s.churnRng, churnWeights...)
+		if s.opts.ChurnNoSilent && kind > chUpdate {
+			kind = chUpdate
+		}
 		if len(s.tix) == 0 {
 			kind = chCreate
 		}

@@ -1257,3 +1257,25 @@ func FuzzListQuery(f *testing.F) {
 		}
 	})
 }
+
+// With ChurnNoSilent, churn creates and updates tickets but never closes,
+// cancels or deletes one silently.
+func TestChurnNoSilent(t *testing.T) {
+	clk := newClock()
+	sim, base := MustServer(t, websim.Options{Tickets: 500, Seed: 5, Churn: 0.04, ChurnNoSilent: true}, clk)
+	tok := MustLogin(t, sim, base)
+	everything := []time.Time{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+	for p := 1; p <= 5; p++ {
+		clk.Add(time.Second)
+		do(t, "GET", fullURL(base, p, 100, everything[0], everything[1]), tok, nil)
+	}
+
+	st := sim.Stats()
+	if st.TicketsCreated == 0 || st.TicketsUpdated == 0 {
+		t.Fatalf("stats %+v: want tickets created and updated", st)
+	}
+	if st.TicketsClosed != 0 || st.TicketsCanceled != 0 || st.TicketsDeleted != 0 {
+		t.Fatalf("stats %+v: want no silent close, cancel or delete", st)
+	}
+}
