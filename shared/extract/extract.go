@@ -240,7 +240,7 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	before := l.Web.Stats()
 	var t chain.Totals
 	f := &fetcher{l: l, log: log, sessionID: m.SessionID, step: step, token: token, start: start,
-		stager: stager, res: &res, t: &t, staged: map[int64]string{}}
+		stager: stager, res: &res, t: &t, staged: map[int64]string{}, badFields: map[int64]bool{}}
 	fetchErr := f.run(ctx)
 	t.Requests = l.Web.Stats().Requests - before.Requests
 
@@ -289,9 +289,10 @@ type fetcher struct {
 	res       *chunkResult
 	t         *chain.Totals
 
-	staged  map[int64]string // situacao of each ticket staged in this chunk
-	deleted []int64          // reconciliation: tickets the system answered 404 for
-	pages   int              // pages and tickets read in this chunk
+	staged    map[int64]string // situacao of each ticket staged in this chunk
+	badFields map[int64]bool   // tickets of this chunk counted in field_errors
+	deleted   []int64          // reconciliation: tickets the system answered 404 for
+	pages     int              // pages and tickets read in this chunk
 }
 
 // Slices of a created_at window hold about targetSlicePages pages; one that
@@ -620,7 +621,11 @@ func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
 		row.Situacao = tickets.SituacaoCancelado
 	}
 	if len(row.FieldErrors) > 0 {
-		f.t.FieldErrors++
+		// A ticket read by several passes counts once, as tickets does.
+		if !f.badFields[row.NumeroTicket] {
+			f.badFields[row.NumeroTicket] = true
+			f.t.FieldErrors++
+		}
 		next := &f.res.next
 		for _, name := range row.FieldErrors {
 			if !slices.Contains(next.FieldsLogged, name) {
