@@ -61,6 +61,7 @@ var reasons = []*regexp.Regexp{
 	regexp.MustCompile(`^required but not set$`),
 	regexp.MustCompile(`^required unless WEB_API_TOKEN is set$`),
 	regexp.MustCompile(`^must be an absolute http\(s\) URL$`),
+	regexp.MustCompile(`^must use https \(plain http only to a loopback host\)$`),
 	regexp.MustCompile(`^must be at least 16 characters$`),
 	regexp.MustCompile(`^must be standard base64 of exactly 32 bytes \(openssl rand -base64 32\)$`),
 	regexp.MustCompile(`^must be a whole number from [01] to [0-9]+$`),
