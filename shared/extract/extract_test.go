@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,8 +385,36 @@ func (w *world) wantTableIs(t *testing.T, truth []tickets.Ticket) {
 	}
 	if missing != 0 || stale != 0 || extra != 0 {
 		t.Errorf("table against the web system: got %d missing, %d stale, %d unknown; want 0, 0, 0", missing, stale, extra)
+		w.logMissing(t, got, want)
 	}
 	w.wantSituacao(t, nil)
+}
+
+// logMissing logs each ticket the web system has that the table lacks, with
+// what websim knows of it, so a failure names the tickets to look at.
+func (w *world) logMissing(t *testing.T, got, want map[int64]time.Time) {
+	t.Helper()
+	facts := map[int64]websim.Fact{}
+	for _, f := range w.sim.Truth() {
+		facts[f.Number] = f
+	}
+	for n := range want {
+		if _, ok := got[n]; ok {
+			continue
+		}
+		f := facts[n]
+		status, closed := "?", "?"
+		if tk, err := tickets.Decode(f.JSON); err == nil {
+			if tk.Status != nil && tk.Status.Name != nil {
+				status = *tk.Status.Name
+			}
+			if tk.IsClosed != nil {
+				closed = strconv.FormatBool(*tk.IsClosed)
+			}
+		}
+		t.Logf("missing ticket %d: created %s, updated %s, is_closed %s, status %q, websim situacao %s",
+			n, f.CreatedAt.UTC().Format(time.RFC3339), f.UpdatedAt.UTC().Format(time.RFC3339), closed, status, f.Situacao)
+	}
 }
 
 // wantSituacao checks that every table row of the given tickets (all when

@@ -115,7 +115,23 @@ func TestReconciliation(t *testing.T) {
 	w := mustWorld(t, websim.Options{Tickets: 800, Seed: 13}, func(l *extract.Loader) { l.PageLimit = 100 })
 	w.mustOK(t, chain.ModeFull)
 	state := simTickets(w.sim)
-	open := numbers(state, 25, isOpen)
+	// Ghosts only the reconciliation can find: open tickets updated before
+	// the incremental pull's changed window (the previous start less
+	// Loader.Overlap). websim generates tickets updated up to its start, and
+	// Truth lists the newest first; a ticket updated inside that window is
+	// read again by the incremental pass itself, which stages it closed and
+	// corrects it through the MERGE (same updated_at, another situacao): not
+	// a ghost, so not counted in reconciled. websim's times follow the wall
+	// clock: seed 13 drew one or two such tickets among the first 25 open
+	// ones, so "got 24, want 25" was this test's choice, not a loss
+	// (ClosedSilently checked they were stored fechado).
+	cut := time.Now().Add(-w.loader.Overlap - time.Hour)
+	open := numbers(state, 25, func(tk tickets.Ticket) bool {
+		return isOpen(tk) && mustTime(*tk.UpdatedAt).Before(cut)
+	})
+	if len(open) != 25 {
+		t.Fatalf("open tickets updated before %s: got %d, want 25", cut.Format(time.RFC3339), len(open))
+	}
 	closed, deleted := open[:10], open[10:25]
 	w.ov.mu.Lock()
 	for _, n := range closed {
