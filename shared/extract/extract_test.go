@@ -607,6 +607,7 @@ func TestContinuations(t *testing.T) {
 // every request sent in it: the cases keep that under a page, or the sweeps
 // would never fit on one page and the pull would not end.
 func TestChurn(t *testing.T) {
+	quarantined(t)
 	for _, c := range []struct {
 		name    string
 		tickets int

@@ -846,7 +846,7 @@ func TestTickets100k(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
-	sim, base := MustServer(t, websim.Options{Tickets: 100_000, Seed: 1}, nil)
+	sim, base := MustServer(t, websim.Options{Tickets: 100_000, Seed: 1, AllIncludesCanceled: true}, nil)
 	tok := MustLogin(t, sim, base)
 	a := do(t, "GET", fullURL(base, 500, 200, everything[0], everything[1]), tok, nil)
 	if n := len(decode(t, a)); n != 200 || a.header.Get("X-Total-Items") != "100000" {
