@@ -12,9 +12,9 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/webhook"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // mustPending starts a login through StartLogin and returns its session id

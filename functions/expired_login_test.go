@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // A login whose code never came is dropped when CompleteLogin next pulls,

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/session"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // A panic in any function is one redacted ERROR line and a 500 (HTTP) or a

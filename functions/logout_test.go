@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 

@@ -22,7 +22,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
@@ -30,7 +31,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // mustOK drives a session of the given mode to its end and fails unless ok.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // overlay puts in front of websim the parts of CONTRACT section 2 that its

@@ -12,7 +12,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 

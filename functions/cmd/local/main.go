@@ -37,13 +37,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	_ "github.com/helpdesk-bq/tiflux-pipeline/functions" // registers the four functions
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/webmeter"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/webmeter"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // project is the Google Cloud project of the emulators, the functions

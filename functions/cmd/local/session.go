@@ -13,8 +13,8 @@ import (
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
 )
 
 // summary is the JSON summary of CONTRACT section 7.

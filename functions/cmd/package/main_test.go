@@ -209,6 +209,11 @@ func TestRepositoryArchiveBuildsLikeTheBuildpack(t *testing.T) {
 		if strings.HasSuffix(name, "_test.go") || slices.Contains(strings.Split(filepath.ToSlash(name), "/"), "testdata") {
 			t.Errorf("archive holds %s: no tests or test data may be deployed", name)
 		}
+		// The simulated web system, the emulator runner and the request
+		// meter serve tests and local runs only.
+		if strings.HasPrefix(filepath.ToSlash(name), "internal/") {
+			t.Errorf("archive holds %s: local-only packages (internal/localrun) are never deployed", name)
+		}
 	}
 
 	pkg, imports := mustRootPackage(t, src)

@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
 )
 
 func TestVersionMatchesToolsModule(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/websim"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 )
 
 func TestVerify(t *testing.T) {
