@@ -127,6 +127,11 @@ type Cursor struct {
 	// holds as aberto that are not in Open.
 	ListDone bool    `json:"list_done,omitempty"`
 	Open     []int64 `json:"open,omitempty"`
+	// Listed (full mode) are the numbers every list pass of this pull has
+	// read so far. The reconciliation reads by number each ticket the table
+	// holds as created in the window that no list showed: deleted, or
+	// skipped by an unstable list.
+	Listed NumberSet `json:"listed,omitzero"`
 	// FieldsLogged are the field names already logged as field errors in
 	// this pull (each is logged once per run).
 	FieldsLogged []string `json:"fields_logged,omitempty"`

@@ -50,6 +50,9 @@ type Store interface {
 	LastSuccessfulRun(ctx context.Context, mode string) (*warehouse.Run, error)
 	// OpenNumbers lists the tickets the table holds as aberto.
 	OpenNumbers(ctx context.Context) ([]int64, error)
+	// NumbersCreated lists the tickets the table holds as created in
+	// [from, to), excluido ones left out.
+	NumbersCreated(ctx context.Context, from, to time.Time) ([]int64, error)
 	// MarkDeleted stores tickets as excluido and counts the rows it changed.
 	MarkDeleted(ctx context.Context, sessionID, step string, numbers []int64) (int64, error)
 }
@@ -222,6 +225,7 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		res.next.SliceFrom, res.next.SliceTo = res.next.WindowFrom, res.next.WindowTo
 	}
 	res.next.Seen = slices.Clone(cur.Seen)
+	res.next.Listed = cur.Listed.Clone()
 	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
 	step := fmt.Sprintf("c%d", m.Chunk)
 	stager, err := l.Store.Stage(ctx, m.SessionID, step)
@@ -408,6 +412,9 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 				}
 				if tk.Number != nil {
 					seen[*tk.Number] = true
+					if next.Mode == chain.ModeFull {
+						next.Listed.Add(*tk.Number)
+					}
 				}
 			}
 			// The smallest total the attempt saw: a created_at window only
@@ -590,16 +597,35 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 		open[n] = true
 	}
 	var ghosts []int64
+	isHeld := make(map[int64]bool, len(held))
 	for _, n := range held {
+		isHeld[n] = true
 		// A ticket this chunk staged closed is not read again: the merge
 		// after this pass stores it so.
 		if !open[n] && (f.staged[n] == "" || f.staged[n] == tickets.SituacaoAberto) {
 			ghosts = append(ghosts, n)
 		}
 	}
+	unlisted := 0
+	if next.Mode == chain.ModeFull {
+		// A full pull listed every ticket of its window that exists: one
+		// the table holds (as fechado or cancelado too) that no list showed
+		// was deleted, or reopened and deleted before any pull saw it
+		// reopened; the open list cannot tell. Read those by number too.
+		inWindow, err := l.Store.NumbersCreated(ctx, next.WindowFrom, next.WindowTo)
+		if err != nil {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		for _, n := range inWindow {
+			if !open[n] && !next.Listed.Has(n) && !isHeld[n] {
+				ghosts = append(ghosts, n)
+				unlisted++
+			}
+		}
+	}
 	slices.Sort(ghosts)
 	f.log.Info("reconciling the table's open tickets with the open list", "event", "sync.reconcile",
-		"open_in_table", len(held), "open_list", len(open), "missing", len(ghosts))
+		"open_in_table", len(held), "open_list", len(open), "missing", len(ghosts)-unlisted, "unlisted_in_window", unlisted)
 	for _, n := range ghosts {
 		tk, err := l.Web.Ticket(ctx, f.token, n)
 		switch {
@@ -611,7 +637,9 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 			if err := f.stage(tk, false); err != nil {
 				return err
 			}
-			if sit := f.staged[n]; sit != "" && sit != tickets.SituacaoAberto {
+			// Held as aberto, it was corrected; one the lists skipped was
+			// only read again.
+			if sit := f.staged[n]; isHeld[n] && sit != "" && sit != tickets.SituacaoAberto {
 				f.t.Reconciled++
 			}
 		}

@@ -186,6 +186,68 @@ func TestReconciliation(t *testing.T) {
 	})
 }
 
+// A ticket the table holds as fechado or cancelado that the system then
+// deletes shows in no list: the open list's reconciliation cannot see it
+// (it reads only tickets held as aberto), so an incremental pull leaves it;
+// the next full pull, which lists its whole window, reads the tickets of the
+// window no list showed by number and marks them excluido. (websim's churn
+// made such a ticket: closed, read fechado, reopened and deleted before any
+// pull saw it reopened.)
+func TestFullPullFindsDeletedClosedTickets(t *testing.T) {
+	w := mustWorld(t, websim.Options{Tickets: 600, Seed: 21}, func(l *extract.Loader) { l.PageLimit = 100 })
+	w.mustOK(t, chain.ModeFull)
+	_, sit := w.ov.truth(simTickets(w.sim))
+	var gone []int64
+	for _, n := range numbers(simTickets(w.sim), 600, func(tk tickets.Ticket) bool { return !isOpen(tk) }) {
+		if len(gone) < 8 && (sit[n] == tickets.SituacaoFechado || sit[n] == tickets.SituacaoCancelado) {
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) != 8 {
+		t.Fatalf("closed or canceled tickets: got %d, want 8", len(gone))
+	}
+	w.ov.mu.Lock()
+	for _, n := range gone {
+		w.ov.deleted[n] = true
+	}
+	w.ov.mu.Unlock()
+	held := func() (excluido int) {
+		s := w.situacoes(t)
+		for _, n := range gone {
+			if s[n] == tickets.SituacaoExcluido {
+				excluido++
+			}
+		}
+		return excluido
+	}
+
+	w.mustOK(t, chain.ModeIncremental)
+	if got := held(); got != 0 {
+		t.Errorf("after an incremental pull: %d of the deleted closed tickets excluido; want 0 (no list shows them, none is held aberto)", got)
+	}
+
+	before := w.ov.byKind()["one"]
+	m, _ := w.mustOK(t, chain.ModeFull)
+	if got := held(); got != len(gone) {
+		t.Errorf("after the next full pull: %d of %d deleted closed tickets excluido, want all", got, len(gone))
+	}
+	r := w.run(t, m.SessionID)
+	if r.Reconciled != int64(len(gone)) {
+		t.Errorf("full pull reconciled: got %d, want %d", r.Reconciled, len(gone))
+	}
+	// Only the tickets no list showed are read by number.
+	if one := w.ov.byKind()["one"] - before; one != len(gone) {
+		t.Errorf("one-ticket requests: got %d, want %d", one, len(gone))
+	}
+	_, want := w.ov.truth(simTickets(w.sim))
+	got := w.situacoes(t)
+	for n, s := range want {
+		if got[n] != s {
+			t.Errorf("ticket %d: situacao %q, want %q", n, got[n], s)
+		}
+	}
+}
+
 // An unstable order (an updated ticket jumps to the end, the rest move up a
 // page) with tickets changing while the pull pages: X-Total-Items shows the
 // passes that skipped tickets, and re-reading them leaves none missing.
