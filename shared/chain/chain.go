@@ -121,6 +121,10 @@ type Cursor struct {
 	// pass) has read, over its re-reads; Rereads counts those re-reads.
 	Seen    []int64 `json:"seen,omitempty"`
 	Rereads int     `json:"rereads,omitempty"`
+	// Matched is what X-Total-Items said so far in the current reading of
+	// the slice or pass, when that reading goes on in the next chunk; nil:
+	// nothing yet.
+	Matched *Matched `json:"matched,omitempty"`
 	// ListDone: the reconciliation's open list is read; Open holds its
 	// numbers and those of the tickets read by number since. Once the
 	// sweeps are over, PhaseReconcile reads by number the tickets the table
@@ -135,6 +139,15 @@ type Cursor struct {
 	// FieldsLogged are the field names already logged as field errors in
 	// this pull (each is logged once per run).
 	FieldsLogged []string `json:"fields_logged,omitempty"`
+}
+
+// Matched is what the list's X-Total-Items said over one reading of a
+// slice or pass: a reading that read fewer distinct tickets than the
+// smallest total, or saw the total fall between two pages, skipped some.
+type Matched struct {
+	Min  int  `json:"min"`            // the smallest total; -1: none sent
+	Last int  `json:"last"`           // the previous page's total; -1: none
+	Fell bool `json:"fell,omitempty"` // a total fell between two pages
 }
 
 // Phase is the pass a pull is in.

@@ -390,9 +390,18 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 		}
 		total, shrunk, stopped := -1, false, false
 		last, fell := -1, false // the previous page's total; whether a total fell
+		if !fresh && next.Matched != nil {
+			// This reading began in an earlier chunk: one page per chunk
+			// must see a total fall as one chunk for the whole pass does.
+			total, last, fell = next.Matched.Min, next.Matched.Last, next.Matched.Fell
+		}
+		keep := func() {
+			next.Seen = keys(seen)
+			next.Matched = &chain.Matched{Min: total, Last: last, Fell: fell}
+		}
 		for page, err := range l.Web.Pages(ctx, f.token, q, l.Concurrency) {
 			if err != nil {
-				next.Seen = keys(seen)
+				keep()
 				return err
 			}
 			if next.PassStart.IsZero() && (next.Phase == chain.PhaseMain || next.Phase == chain.PhaseSweep) {
@@ -459,7 +468,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 				break
 			}
 		}
-		next.Seen = keys(seen)
+		keep()
 		if stopped {
 			return nil // the next chunk goes on from next.Page
 		}
@@ -497,7 +506,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			// filter_by=all: the pull's last list request is a whole sweep.
 			next.SweepLong = next.Page > 2
 			next.SweepCanceled = false
-			next.Seen, next.Rereads, next.Page = nil, 0, 1
+			next.Seen, next.Rereads, next.Page, next.Matched = nil, 0, 1, nil
 			if over() {
 				return nil
 			}
@@ -505,7 +514,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 		}
 		sweepDone := next.Phase == chain.PhaseSweep && next.Page <= 2 && !next.SweepLong
 		next.SweepLong = false
-		next.Seen, next.Rereads = nil, 0
+		next.Seen, next.Rereads, next.Matched = nil, 0, nil
 		if sliced(next) && next.SliceTo.Before(f.windowEnd(next)) {
 			// The next slice, sized by the last one's density.
 			end := f.windowEnd(next)

@@ -46,7 +46,6 @@ func isOpen(t tickets.Ticket) bool { return t.IsClosed != nil && !*t.IsClosed }
 // also tickets created before its window: neither an update made before an
 // incremental run's successor nor one to an old ticket is lost to a full pull.
 func TestNoUpdateLostToFullPull(t *testing.T) {
-	quarantined(t)
 	w := mustWorld(t, websim.Options{Tickets: 600, Days: 30, Seed: 11}, func(l *extract.Loader) {
 		l.WindowDays = 60
 	})
