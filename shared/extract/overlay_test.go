@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
