@@ -45,6 +45,7 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/config"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
 // project is the Google Cloud project of the emulators, the functions
@@ -369,7 +370,9 @@ func (e *env) startWebSystem() (err error) {
 		go func() { _ = e.simSrv.Serve(ln) }()
 		e.webURL = "http://" + ln.Addr().String()
 	}
-	if _, err := url.Parse(e.webURL); err != nil {
+	// The functions talk to the meter over loopback and would take any
+	// URL behind it: the web system's own must pass their rule.
+	if err := websystem.CheckBaseURL(e.webURL); err != nil {
 		return fmt.Errorf("--web-url: %w", err)
 	}
 	e.meterLn, err = net.Listen("tcp", "127.0.0.1:0")
@@ -509,7 +512,7 @@ func (e *env) ensureTables(ctx context.Context, stderr io.Writer) error {
 // startMeter serves the meter in front of the web system: the functions'
 // WEB_BASE_URL, so that every request they send it is counted.
 func (e *env) startMeter() error {
-	target, _ := url.Parse(e.webURL) // parsed by startWebSystem
+	target, _ := url.Parse(e.webURL) // checked by startWebSystem
 	e.meter = webmeter.New(target, webmeter.Paths{Tickets: e.cfg.extract.TicketsPath, Logout: e.cfg.logout.LogoutPath}, nil)
 	e.meter.Serve(e.meterLn)
 	e.meterLn = nil // the meter closes it

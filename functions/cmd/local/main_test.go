@@ -363,3 +363,15 @@ func TestEveryLoadFinishedPublishFailsOnce(t *testing.T) {
 		}
 	}
 }
+
+// The functions reach an outside web system through the meter, over
+// loopback: the runner itself refuses a URL that would carry the
+// credentials in clear over a network, as the functions do.
+func TestOutsideWebSystemNeedsHTTPS(t *testing.T) {
+	r := runLocalEnv(t, []string{"WEB_EMAIL=robo@example.com.br", "WEB_PASSWORD=senha-do-robo-1"},
+		"--web-url", "http://helpdesk.example.com", "--otp-via", "webhook")
+
+	if r.exit != 1 || !strings.Contains(r.stderr, "--web-url: websystem: the base URL must use https") || len(r.summaries) != 0 {
+		t.Errorf("got exit %d, %d summaries, stderr:\n%s\nwant exit 1 and the https rule, no session", r.exit, len(r.summaries), r.stderr)
+	}
+}

@@ -44,6 +44,8 @@ type summary struct {
 	Project string `json:"project"`
 	Dataset string `json:"dataset"`
 	LogFile string `json:"log_file"`
+	Table   string `json:"-"` // the tickets table and the run log, in Dataset
+	Runs    string `json:"-"`
 }
 
 // session runs one session through the chain and sums it up.
@@ -56,7 +58,8 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	if e.sim != nil {
 		logouts0 = e.sim.Stats().Logouts
 	}
-	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}, Project: project, Dataset: e.cfg.extract.Dataset, LogFile: e.logPath}
+	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}, Project: project, Dataset: e.cfg.extract.Dataset, LogFile: e.logPath,
+		Table: e.cfg.extract.Table, Runs: e.cfg.extract.RunsTable}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
 		sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
@@ -204,7 +207,7 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 			v.Truth, v.Deleted, v.Missing, v.Duplicated, v.Stale, v.WrongSituacao, v.Extra)
 	}
 	if s.Project != "" {
-		fmt.Fprintf(w, "  tables: %s.%s.tickets, run log %s.%s.sync_runs; function logs: %s\n", s.Project, s.Dataset, s.Project, s.Dataset, s.LogFile)
+		fmt.Fprintf(w, "  tables: %s.%s.%s, run log %s.%s.%s; function logs: %s\n", s.Project, s.Dataset, s.Table, s.Project, s.Dataset, s.Runs, s.LogFile)
 	}
 }
 
