@@ -12,6 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
+
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/config"
@@ -200,7 +204,12 @@ func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *wa
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
+	hc, conns, err := bigQueryHTTP(ctx, cfg.BigQueryEmulatorHost)
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, nil, err
+	}
+	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost, option.WithHTTPClient(hc))
 	if err != nil {
 		_ = b.Close()
 		return nil, nil, nil, err
@@ -208,10 +217,31 @@ func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *wa
 	closeAll := func() {
 		_ = b.Close()
 		_ = client.Close()
+		conns.CloseIdleConnections()
 	}
 	return b, warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, Table: cfg.Table,
 		RunsTable: cfg.RunsTable, Location: cfg.Location, StagingTTL: 24 * time.Hour,
 		Logger: logger, Now: time.Now}), closeAll, nil
+}
+
+// bigQueryHTTP returns the HTTP client BigQuery is reached with, over a
+// transport of its own whose connections a failed build closes:
+// bigquery.Client.Close closes only the Storage Read API client, never the
+// HTTP connections (cloud.google.com/go/bigquery, bigquery.go, Client.Close),
+// and each client the library builds otherwise has a transport of its own
+// (google.golang.org/api/transport/http, defaultBaseTransport). In the cloud
+// the transport is authorized as the library would (htransport.NewTransport
+// with BigQuery's scope); an emulator takes none.
+func bigQueryHTTP(ctx context.Context, emulatorHost string) (*http.Client, *http.Transport, error) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if emulatorHost != "" {
+		return &http.Client{Transport: base}, base, nil
+	}
+	rt, err := htransport.NewTransport(ctx, base, option.WithScopes(bigquery.Scope))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bigquery transport: %w", err)
+	}
+	return &http.Client{Transport: rt}, base, nil
 }
 
 // failedLogins records in sync_runs the logins whose code never came.

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -103,9 +104,12 @@ func run() error {
 		}
 	}
 
-	meter := &webmeter.Meter{Host: addr, TicketsPath: "/tickets"}
-	web := websystem.New("http://"+addr, websystem.Paths{}, &http.Client{Transport: meter},
-		websystem.Options{RatePerMinute: *rate})
+	meter := webmeter.New(&url.URL{Scheme: "http", Host: addr}, webmeter.Paths{Tickets: "/tickets", Logout: "/logout"}, nil)
+	if err := meter.Start(); err != nil {
+		return err
+	}
+	defer meter.Close()
+	web := websystem.New(meter.URL(), websystem.Paths{}, nil, websystem.Options{RatePerMinute: *rate})
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, _ := seal.New(key)

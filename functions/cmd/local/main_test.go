@@ -349,3 +349,37 @@ func TestForbidden(t *testing.T) {
 		t.Errorf("requests: got %d, want at most 4 (no retry of a 403)", s.Requests)
 	}
 }
+
+// Issue 11: ExtractLoad records the run as finished, then publishes
+// load-finished. When that publish fails, the event is delivered again; the
+// redelivery finds the run finished and must publish load-finished again, or
+// Logout never runs and the web session stays open. Every session's first
+// publish of load-finished fails here: each is still logged out, once.
+func TestEveryLoadFinishedPublishFailsOnce(t *testing.T) {
+	r := runLocal(t, "--tickets", "300", "--sessions", "2", "--fail-publish-once", "load-finished", "--timeout", "2m")
+
+	if r.exit != 0 || len(r.summaries) != 2 {
+		t.Fatalf("got exit %d, %d summaries; want 0 and 2\n%s", r.exit, len(r.summaries), r.stderr)
+	}
+	for i, s := range r.summaries {
+		if !strings.Contains(r.stderr, "fault: publish to load-finished failed once for session "+s.SessionID) {
+			t.Errorf("session %d (%s): no failed publish of load-finished reported; the fault did not apply\n%s", i+1, s.SessionID, r.stderr)
+		}
+		if s.Outcome != "ok" || !s.Logout || s.LogoutsSent != 1 || s.Logouts == nil || *s.Logouts != 1 {
+			t.Errorf("session %d: outcome %q, logout %v, %d logout requests, %v accepted; want ok and exactly one logout, accepted",
+				i+1, s.Outcome, s.Logout, s.LogoutsSent, s.Logouts)
+		}
+	}
+}
+
+// The functions reach an outside web system through the meter, over
+// loopback: the runner itself refuses a URL that would carry the
+// credentials in clear over a network, as the functions do.
+func TestOutsideWebSystemNeedsHTTPS(t *testing.T) {
+	r := runLocalEnv(t, []string{"WEB_EMAIL=robo@example.com.br", "WEB_PASSWORD=senha-do-robo-1"},
+		"--web-url", "http://helpdesk.example.com", "--otp-via", "webhook")
+
+	if r.exit != 1 || !strings.Contains(r.stderr, "--web-url: websystem: the base URL must use https") || len(r.summaries) != 0 {
+		t.Errorf("got exit %d, %d summaries, stderr:\n%s\nwant exit 1 and the https rule, no session", r.exit, len(r.summaries), r.stderr)
+	}
+}
