@@ -281,7 +281,9 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 
 type enderDeps struct {
 	ender       *session.Ender
+	runs        runLog // sync_runs: the logout's requests, once
 	maxEventAge time.Duration
+	now         func() time.Time
 }
 
 func buildEnder(ctx context.Context) (*enderDeps, error) {
@@ -289,8 +291,14 @@ func buildEnder(ctx context.Context) (*enderDeps, error) {
 	if err != nil {
 		return nil, err
 	}
+	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
+	if err != nil {
+		return nil, err
+	}
+	wh := warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, RunsTable: cfg.RunsTable,
+		Location: cfg.Location, Logger: logger, Now: time.Now})
 	return &enderDeps{ender: &session.Ender{Web: webClient(cfg, 0), Sealer: sealer, Log: logger},
-		maxEventAge: cfg.MaxEventAge}, nil
+		runs: wh, maxEventAge: cfg.MaxEventAge, now: time.Now}, nil
 }
 
 // respond writes a JSON answer.
