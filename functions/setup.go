@@ -228,7 +228,7 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 	}
 	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
 		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
-		Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+		Requests: fl.Requests, Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
 }
 
 // resolve gives sync_runs the mode the run would have had, by ExtractLoad's
