@@ -12,10 +12,9 @@ import (
 // row once: a redelivered Logout adds nothing, a failed attempt's requests
 // count without closing it, and a late RecordRun cannot drop them.
 func TestRecordLogoutAddsItsRequestsOnce(t *testing.T) {
-	e := mustEnv(t)
-	ctx := context.Background()
 	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	at, later := start.Add(5*time.Minute), start.Add(9*time.Minute)
+	e, ctx := mustEnv(t), context.Background()
 	finished := func(id string) warehouse.Run {
 		return warehouse.Run{SessionID: id, Auth: "otp", Mode: "full", StartedAt: start,
 			FinishedAt: start.Add(4 * time.Minute), Requests: 10, Outcome: warehouse.OutcomeOK}
