@@ -3,6 +3,7 @@ package functions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -40,13 +41,19 @@ func logout(ctx context.Context, e event.Event) error {
 			"session_id", m.SessionID, "age", age.Round(time.Second).String())
 		return nil
 	}
+	return deps.end(ctx, m)
+}
+
+// end logs m's session out and adds the requests it sent to the session's
+// sync_runs row: once, as a session already logged out is left alone.
+func (d *enderDeps) end(ctx context.Context, m chain.LoadFinished) error {
 	if m.Auth == chain.AuthAPIToken {
-		_, err = deps.ender.End(ctx, m) // sends nothing: nothing to record
+		_, err := d.ender.End(ctx, m) // sends nothing: nothing to record
 		return err
 	}
-	run, err := deps.runs.Run(ctx, m.SessionID)
+	run, err := d.runs.Run(ctx, m.SessionID)
 	if err != nil {
-		return err
+		return fmt.Errorf("read run log: %w", err)
 	}
 	if run != nil && !run.LoggedOutAt.IsZero() {
 		logger.InfoContext(ctx, "session already logged out; nothing to do", "event", "session.ended",
@@ -54,7 +61,7 @@ func logout(ctx context.Context, e event.Event) error {
 		return nil
 	}
 	var sent websystem.Counter
-	_, endErr := deps.ender.End(websystem.CountRequests(ctx, &sent), m)
+	_, endErr := d.ender.End(websystem.CountRequests(ctx, &sent), m)
 	if sent.Requests() == 0 {
 		return endErr // nothing sent (the token could not be opened): nothing to add
 	}
@@ -62,9 +69,12 @@ func logout(ctx context.Context, e event.Event) error {
 	// redelivery sends (and adds) its own.
 	var at time.Time
 	if endErr == nil {
-		at = deps.now().UTC()
+		at = d.now().UTC()
 	}
-	recErr := deps.runs.RecordLogout(context.WithoutCancel(ctx), m.SessionID, sent.Requests(), at)
+	// Recorded even when the event's context is ending: the requests are sent.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	recErr := d.runs.RecordLogout(rctx, m.SessionID, sent.Requests(), at)
 	if recErr != nil {
 		logger.ErrorContext(ctx, "could not add the logout's requests to sync_runs", "session_id", m.SessionID, "error", recErr)
 	}
@@ -73,6 +83,9 @@ func logout(ctx context.Context, e event.Event) error {
 	}
 	return recErr
 }
+
+// recordTimeout bounds Logout's write to sync_runs (the function has 60 s).
+const recordTimeout = 20 * time.Second
 
 // runLog is the part of the warehouse Logout uses.
 type runLog interface {
