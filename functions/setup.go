@@ -258,7 +258,7 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 	}
 	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
 		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
-		Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+		Requests: fl.Requests, Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
 }
 
 // resolve gives sync_runs the mode the run would have had, by ExtractLoad's
@@ -311,7 +311,9 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 
 type enderDeps struct {
 	ender       *session.Ender
+	runs        runLog // sync_runs: the logout's requests, once
 	maxEventAge time.Duration
+	now         func() time.Time
 }
 
 func buildEnder(ctx context.Context) (*enderDeps, error) {
@@ -319,8 +321,14 @@ func buildEnder(ctx context.Context) (*enderDeps, error) {
 	if err != nil {
 		return nil, err
 	}
+	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
+	if err != nil {
+		return nil, err
+	}
+	wh := warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, RunsTable: cfg.RunsTable,
+		Location: cfg.Location, Logger: logger, Now: time.Now})
 	return &enderDeps{ender: &session.Ender{Web: webClient(cfg, 0), Sealer: sealer, Log: logger},
-		maxEventAge: cfg.MaxEventAge}, nil
+		runs: wh, maxEventAge: cfg.MaxEventAge, now: time.Now}, nil
 }
 
 // respond writes a JSON answer.

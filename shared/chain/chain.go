@@ -65,6 +65,11 @@ type LoginPending struct {
 	RequestedAt time.Time `json:"requested_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	Mode        Mode      `json:"mode"`
+	// LoginRequests are the HTTP requests the login has sent to the web
+	// system so far (the login POST, retries included), so that sync_runs
+	// counts every request of the session (CONTRACT section 6). Optional:
+	// a message from before it existed reads as 0.
+	LoginRequests int64 `json:"login_requests,omitempty"`
 }
 
 // SessionReady starts (EventSessionReady) or continues (EventSessionContinue,
@@ -77,6 +82,12 @@ type SessionReady struct {
 	RequestedAt time.Time `json:"requested_at"`
 	Cursor      *Cursor   `json:"cursor,omitempty"`
 	Chunk       int       `json:"chunk,omitempty"`
+	// LoginRequests are the HTTP requests of the login (login POST and code
+	// exchange, retries included; 0 in api-token mode): ExtractLoad starts
+	// the session's request count from it. Optional: a message from before
+	// it existed reads as 0. A continuation carries it unchanged; the
+	// cursor's totals already include it.
+	LoginRequests int64 `json:"login_requests,omitempty"`
 }
 
 // Cursor is where a pull too long for one invocation goes on.
@@ -334,6 +345,8 @@ func (m LoginPending) validate() error {
 		return errors.New("requested_at and expires_at are required")
 	case !m.ExpiresAt.After(m.RequestedAt):
 		return errors.New("expires_at must be after requested_at")
+	case m.LoginRequests < 0:
+		return errors.New("login_requests must not be negative")
 	}
 	_, err := ParseMode(string(m.Mode))
 	return err
@@ -353,6 +366,8 @@ func (m SessionReady) validate() error {
 		return errors.New("chunk must not be negative")
 	case (m.Cursor == nil) != (m.Chunk == 0):
 		return errors.New("a continuation has both a cursor and a chunk number > 0")
+	case m.LoginRequests < 0:
+		return errors.New("login_requests must not be negative")
 	}
 	if _, err := ParseMode(string(m.Mode)); err != nil {
 		return err

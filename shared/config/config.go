@@ -133,7 +133,8 @@ func Vars(fn Function) []Var {
 		return append(common, ticketsPath, maxEventAge, windowDays, pageLimit, ratePerMin, fullRefresh, timeZone,
 			bqDataset, bqTable, bqRunsTable, bqLocation, topicReady, topicDone, chunkSeconds, pubsubEmu, bigqueryEmu)
 	case Logout:
-		return append(common, logoutPath, maxEventAge, pubsubEmu)
+		// It adds its requests to the session's sync_runs row.
+		return append(common, logoutPath, maxEventAge, bqDataset, bqRunsTable, bqLocation, pubsubEmu, bigqueryEmu)
 	}
 	return nil
 }

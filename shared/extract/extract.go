@@ -193,7 +193,9 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		mode = chain.ModeFull
 	}
 	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1,
-		CanceledFrom: now.AddDate(0, 0, -l.WindowDays)}
+		CanceledFrom: now.AddDate(0, 0, -l.WindowDays),
+		// The session's request count starts with its login's (CONTRACT section 6).
+		Totals: chain.Totals{Requests: m.LoginRequests}}
 	if last != nil && !last.StartedAt.IsZero() {
 		c.ChangedFrom = last.StartedAt.Add(-l.Overlap)
 	}
@@ -789,7 +791,7 @@ func describe(err error) string {
 // giveUp records a permanent failure and publishes load-finished (failed).
 func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionReady, run *warehouse.Run, cur *chain.Cursor, cause error) error {
 	if cur == nil {
-		cur = &chain.Cursor{Mode: m.Mode}
+		cur = &chain.Cursor{Mode: m.Mode, Totals: chain.Totals{Requests: m.LoginRequests}}
 		if run != nil {
 			cur.Mode, cur.WindowFrom, cur.WindowTo, cur.StartedAt = chain.Mode(run.Mode), run.WindowFrom, run.WindowTo, run.StartedAt
 		}

@@ -34,16 +34,19 @@ type Run struct {
 	FieldErrors int64 // tickets loaded with an unusable field
 	Inserted    int64
 	Updated     int64
-	Reconciled  int64  // tickets the reconciliation corrected
-	Outcome     string // OutcomeOK, OutcomeFailed or OutcomeRunning
-	Error       string // why it failed; no secrets
+	Reconciled  int64     // tickets the reconciliation corrected
+	Outcome     string    // OutcomeOK, OutcomeFailed or OutcomeRunning
+	Error       string    // why it failed; no secrets
+	LoggedOutAt time.Time // set by RecordLogout only; RecordRun never writes it
 }
 
 // RecordRun writes r to sync_runs with a MERGE on session_id: the first call
 // of a session inserts its row, later ones (and redeliveries) update it. The
 // outcome only moves forward (running → ok|failed): a write meeting a final
 // row with another outcome (a late running, or the other final one) changes
-// nothing; the same final outcome again (a redelivery) updates the row. The
+// nothing; the same final outcome again (a redelivery) updates the row. A
+// row Logout has closed (logged_out_at set, RecordLogout) changes no more,
+// so a late write never drops the logout's requests. The
 // emulator takes only a table as a MERGE source, so the row goes through a
 // temporary table of the same multi-statement query.
 func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
@@ -55,9 +58,12 @@ func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
 	default:
 		return fmt.Errorf("record run: outcome %q is not ok, failed or running", r.Outcome)
 	}
-	cols := columns(runsSchema)
-	var sel, set, vals []string
+	var cols, sel, set, vals []string
 	for _, f := range runsSchema {
+		if f.Name == loggedOutAt {
+			continue // RecordLogout's alone
+		}
+		cols = append(cols, f.Name)
 		p := "@" + f.Name
 		if f.Type == bigquery.TimestampFieldType {
 			// NULL parameters lose their type in the emulator; '' stands for NULL.
@@ -73,7 +79,7 @@ func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
 MERGE %s AS T
 USING run AS S
 ON T.session_id = S.session_id
-WHEN MATCHED AND (T.outcome IS NULL OR T.outcome = 'running' OR T.outcome = S.outcome) THEN
+WHEN MATCHED AND T.logged_out_at IS NULL AND (T.outcome IS NULL OR T.outcome = 'running' OR T.outcome = S.outcome) THEN
   UPDATE SET %s
 WHEN NOT MATCHED THEN
   INSERT (%s) VALUES (%s);`,
@@ -144,6 +150,7 @@ type runRow struct {
 	Reconciled  bigquery.NullInt64     `bigquery:"reconciled"`
 	Outcome     bigquery.NullString    `bigquery:"outcome"`
 	Error       bigquery.NullString    `bigquery:"error"`
+	LoggedOutAt bigquery.NullTimestamp `bigquery:"logged_out_at"`
 }
 
 func (r runRow) run() *Run {
@@ -159,7 +166,7 @@ func (r runRow) run() *Run {
 		Pages: r.Pages.Int64, Requests: r.Requests.Int64, Tickets: r.Tickets.Int64,
 		Rejected: r.Rejected.Int64, FieldErrors: r.FieldErrors.Int64,
 		Inserted: r.Inserted.Int64, Updated: r.Updated.Int64, Reconciled: r.Reconciled.Int64,
-		Outcome: r.Outcome.StringVal, Error: r.Error.StringVal}
+		Outcome: r.Outcome.StringVal, Error: r.Error.StringVal, LoggedOutAt: ts(r.LoggedOutAt)}
 }
 
 // Run returns the sync_runs row of a session, or nil when there is none.
