@@ -93,7 +93,8 @@ type SessionReady struct {
 // Cursor is where a pull too long for one invocation goes on.
 //
 // A pull runs its passes in order: main (the window), changed (full mode,
-// what changed since the previous successful pull began), canceled (the
+// what changed since the previous successful pull began), changed_canceled
+// (the same window with filter_by=canceled), canceled (the
 // filter_by=canceled pass over the created window), reconcile (the open
 // list), sweeps (what changed while the pull ran), then reconcile again (the
 // tickets the table holds as aberto missing from the open list, by number).
@@ -166,11 +167,16 @@ type Phase string
 
 // Passes of a pull, in order (see Cursor).
 const (
-	PhaseMain      Phase = "main"
-	PhaseChanged   Phase = "changed"
-	PhaseCanceled  Phase = "canceled"
-	PhaseSweep     Phase = "sweep"
-	PhaseReconcile Phase = "reconcile"
+	PhaseMain    Phase = "main"
+	PhaseChanged Phase = "changed"
+	// PhaseChangedCanceled reads filter_by=canceled over the changed
+	// window: a ticket canceled since the previous pull that was created
+	// before the window shows in no other list (filter_by=all may leave
+	// canceled tickets out).
+	PhaseChangedCanceled Phase = "changed_canceled"
+	PhaseCanceled        Phase = "canceled"
+	PhaseSweep           Phase = "sweep"
+	PhaseReconcile       Phase = "reconcile"
 )
 
 // Totals add up a session's work across chunks.
@@ -389,7 +395,7 @@ func (m SessionReady) validate() error {
 
 func (p Phase) valid() bool {
 	switch p {
-	case PhaseMain, PhaseChanged, PhaseCanceled, PhaseSweep, PhaseReconcile:
+	case PhaseMain, PhaseChanged, PhaseChangedCanceled, PhaseCanceled, PhaseSweep, PhaseReconcile:
 		return true
 	}
 	return false

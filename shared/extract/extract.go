@@ -331,6 +331,9 @@ const sweepMargin = 2 * time.Second
 //   - changed (full mode): tickets changed since the previous successful pull
 //     began, created inside the window or not, so that no update is lost to a
 //     full pull;
+//   - changed_canceled: filter_by=canceled over the same changed window (in
+//     both modes), as all may leave canceled tickets out: one canceled since
+//     the previous pull but created before the window is in no other list;
 //   - canceled: filter_by=canceled over the created_at window now −
 //     WINDOW_DAYS .. the pull's start, staged as cancelado;
 //   - reconcile: the open list (filter_by=open, no dates), kept in the
@@ -418,7 +421,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			f.t.Pages++
 			f.t.Rejected += int64(page.Rejected)
 			for _, tk := range page.Tickets {
-				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
+				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseChangedCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
 					return err
 				}
 				if tk.Number != nil {
@@ -550,13 +553,20 @@ func (f *fetcher) advance(sweepDone bool) {
 	c.Page, c.SliceFrom, c.SliceTo = 1, time.Time{}, time.Time{}
 	switch next.Phase {
 	case chain.PhaseMain:
-		c.Phase = chain.PhaseChanged
-		if c.Mode != chain.ModeFull || c.ChangedFrom.IsZero() {
-			// Incremental: the main pass was the changed pass.
+		switch {
+		case c.ChangedFrom.IsZero():
+			// No previous pull: nothing changed since one.
 			c.Phase = chain.PhaseCanceled
 			c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
+		case c.Mode == chain.ModeFull:
+			c.Phase = chain.PhaseChanged
+		default:
+			// Incremental: the main pass was the changed pass.
+			c.Phase = chain.PhaseChangedCanceled
 		}
 	case chain.PhaseChanged:
+		c.Phase = chain.PhaseChangedCanceled
+	case chain.PhaseChangedCanceled:
 		c.Phase = chain.PhaseCanceled
 		c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
 	case chain.PhaseCanceled:
@@ -742,6 +752,9 @@ func (l *Loader) query(cur *chain.Cursor) websystem.Query {
 			q.Status = websystem.StatusCanceled
 		}
 	case chain.PhaseChanged:
+		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
+	case chain.PhaseChangedCanceled:
+		q.Status = websystem.StatusCanceled
 		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
 	case chain.PhaseCanceled:
 		q.Status = websystem.StatusCanceled
