@@ -226,34 +226,34 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 	if finished.IsZero() {
 		finished = f.now()
 	}
-	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
+	return f.wh.RecordRun(ctx, chain.Run{SessionID: fl.SessionID, Auth: chain.AuthOTP,
 		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
-		Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+		Outcome: chain.OutcomeFailed, Error: fl.Reason})
 }
 
 // resolve gives sync_runs the mode the run would have had, by ExtractLoad's
 // rule for auto (CONTRACT section 5, FULL_REFRESH_HOURS): full when no
 // successful full pull started within FULL_REFRESH_HOURS minus one hour, or
 // no successful pull at all; else incremental. Unreadable: auto, as asked.
-func (f failedLogins) resolve(ctx context.Context, m chain.Mode) string {
+func (f failedLogins) resolve(ctx context.Context, m chain.Mode) chain.Mode {
 	if m != chain.ModeAuto {
-		return string(m)
+		return m
 	}
-	lastFull, err := f.wh.LastSuccessfulRun(ctx, string(chain.ModeFull))
+	lastFull, err := f.wh.LastSuccessfulRun(ctx, chain.ModeFull)
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if lastFull == nil || lastFull.StartedAt.Before(f.now().Add(-(f.fullRefresh - time.Hour))) {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
 	last, err := f.wh.LastSuccessfulRun(ctx, "")
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if last == nil || last.WindowTo.IsZero() {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
-	return string(chain.ModeIncremental)
+	return chain.ModeIncremental
 }
 
 func buildLoader(ctx context.Context) (*extract.Loader, error) {

@@ -45,9 +45,9 @@ type Web interface {
 type Store interface {
 	Stage(ctx context.Context, sessionID, step string) (*warehouse.Stager, error)
 	Merge(ctx context.Context, sessionID, step string) (warehouse.MergeResult, error)
-	RecordRun(ctx context.Context, r warehouse.Run) error
-	Run(ctx context.Context, sessionID string) (*warehouse.Run, error)
-	LastSuccessfulRun(ctx context.Context, mode string) (*warehouse.Run, error)
+	RecordRun(ctx context.Context, r chain.Run) error
+	Run(ctx context.Context, sessionID string) (*chain.Run, error)
+	LastSuccessfulRun(ctx context.Context, mode chain.Mode) (*chain.Run, error)
 	// OpenNumbers lists the tickets the table holds as aberto.
 	OpenNumbers(ctx context.Context) ([]int64, error)
 	// MarkDeleted stores tickets as excluido and counts the rows it changed.
@@ -105,12 +105,12 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	if err != nil {
 		return fmt.Errorf("read run log: %w", err)
 	}
-	if run != nil && run.Outcome != warehouse.OutcomeRunning {
+	if run != nil && run.Outcome != chain.OutcomeRunning {
 		// The run ended, but its load-finished may not have gone out (the
 		// publish failed, or the instance died after recording the end):
 		// publish it again, so that Logout follows. Logout is idempotent.
 		log.Info("session already finished; publishing load-finished again", "event", "sync.duplicate", "outcome", run.Outcome)
-		return l.publishFinished(ctx, m, chain.Outcome(run.Outcome), chain.Totals{Tickets: run.Tickets,
+		return l.publishFinished(ctx, m, run.Outcome, chain.Totals{Tickets: run.Tickets,
 			Inserted: run.Inserted, Updated: run.Updated}, run.Error)
 	}
 	if !published.IsZero() && start.Sub(published) > l.MaxEventAge {
@@ -152,7 +152,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 		if err != nil {
 			return l.giveUp(ctx, log, m, run, &res.next, err)
 		}
-		if err := l.record(ctx, m, &res.next, warehouse.OutcomeRunning, ""); err != nil {
+		if err := l.record(ctx, m, &res.next, chain.OutcomeRunning, ""); err != nil {
 			return err
 		}
 		if _, err := l.Bus.Publish(ctx, l.TopicSessionReady, msg); err != nil {
@@ -176,7 +176,7 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		return nil, fmt.Errorf("read last run: %w", err)
 	}
 	if mode == chain.ModeAuto {
-		lastFull, err := l.Store.LastSuccessfulRun(ctx, string(chain.ModeFull))
+		lastFull, err := l.Store.LastSuccessfulRun(ctx, chain.ModeFull)
 		if err != nil {
 			return nil, fmt.Errorf("read last full run: %w", err)
 		}
@@ -200,7 +200,7 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	} else {
 		c.WindowFrom = c.ChangedFrom
 	}
-	if err := l.record(ctx, m, c, warehouse.OutcomeRunning, ""); err != nil {
+	if err := l.record(ctx, m, c, chain.OutcomeRunning, ""); err != nil {
 		return nil, err
 	}
 	log.Info("load started", "event", "sync.started", "mode", mode, "window_from", c.WindowFrom,
@@ -750,11 +750,11 @@ func describe(err error) string {
 }
 
 // giveUp records a permanent failure and publishes load-finished (failed).
-func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionReady, run *warehouse.Run, cur *chain.Cursor, cause error) error {
+func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionReady, run *chain.Run, cur *chain.Cursor, cause error) error {
 	if cur == nil {
 		cur = &chain.Cursor{Mode: m.Mode}
 		if run != nil {
-			cur.Mode, cur.WindowFrom, cur.WindowTo, cur.StartedAt = chain.Mode(run.Mode), run.WindowFrom, run.WindowTo, run.StartedAt
+			cur.Mode, cur.WindowFrom, cur.WindowTo, cur.StartedAt = run.Mode, run.WindowFrom, run.WindowTo, run.StartedAt
 		}
 	}
 	return l.finish(ctx, log, m, cur, chain.OutcomeFailed, cause.Error())
@@ -764,7 +764,7 @@ func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionRe
 // publish fails, the event is retried; the retry finds the run finished and
 // publishes load-finished again (Handle).
 func (l *Loader) finish(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, outcome chain.Outcome, reason string) error {
-	if err := l.record(ctx, m, cur, string(outcome), reason); err != nil {
+	if err := l.record(ctx, m, cur, outcome, reason); err != nil {
 		return err
 	}
 	if err := l.publishFinished(ctx, m, outcome, cur.Totals, reason); err != nil {
@@ -796,17 +796,15 @@ func (l *Loader) publishFinished(ctx context.Context, m chain.SessionReady, outc
 	return nil
 }
 
-func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cursor, outcome, reason string) error {
-	r := warehouse.Run{SessionID: m.SessionID, Auth: string(m.Auth), Mode: string(cur.Mode),
+// record writes the session's run as cur has it.
+func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cursor, outcome chain.Outcome, reason string) error {
+	r := chain.Run{SessionID: m.SessionID, Auth: m.Auth, Mode: cur.Mode,
 		WindowFrom: cur.WindowFrom, WindowTo: cur.WindowTo, StartedAt: cur.StartedAt,
-		Pages: cur.Totals.Pages, Requests: cur.Totals.Requests, Tickets: cur.Totals.Tickets,
-		Rejected: cur.Totals.Rejected, FieldErrors: cur.Totals.FieldErrors,
-		Inserted: cur.Totals.Inserted, Updated: cur.Totals.Updated, Reconciled: cur.Totals.Reconciled,
-		Outcome: outcome, Error: reason}
+		Totals: cur.Totals, Outcome: outcome, Error: reason}
 	if r.StartedAt.IsZero() {
 		r.StartedAt = l.Now().UTC()
 	}
-	if outcome != warehouse.OutcomeRunning {
+	if outcome != chain.OutcomeRunning {
 		r.FinishedAt = l.Now().UTC()
 	}
 	if err := l.Store.RecordRun(ctx, r); err != nil {

@@ -249,7 +249,7 @@ func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) 
 }
 
 // run reads the session's sync_runs row.
-func (w *world) run(t *testing.T, sessionID string) *warehouse.Run {
+func (w *world) run(t *testing.T, sessionID string) *chain.Run {
 	t.Helper()
 	r, err := w.wh.Run(context.Background(), sessionID)
 	if err != nil {
@@ -511,9 +511,9 @@ func TestFullPull(t *testing.T) {
 		{"load-finished updated", fin.Updated, int64(0)},
 		{"load-finished auth", fin.Auth, chain.AuthAPIToken},
 		{"load-finished token_sealed", fin.TokenSealed, m.TokenSealed},
-		{"run outcome", r.Outcome, warehouse.OutcomeOK},
-		{"run mode", r.Mode, string(chain.ModeFull)},
-		{"run auth", r.Auth, string(chain.AuthAPIToken)},
+		{"run outcome", r.Outcome, chain.OutcomeOK},
+		{"run mode", r.Mode, chain.ModeFull},
+		{"run auth", r.Auth, chain.AuthAPIToken},
 		{"run tickets", r.Tickets, int64(n)},
 		{"run inserted", r.Inserted, int64(n)},
 		{"run requests (as the web system counted them)", r.Requests, reqs},
@@ -571,8 +571,8 @@ func TestContinuations(t *testing.T) {
 	fin, chunks := w.drive(t, m, func(chunk int) {
 		rows = append(rows, w.countRows(t))
 		if chunk == 1 {
-			if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
-				t.Errorf("run outcome after chunk 1: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
+			if r := w.run(t, m.SessionID); r.Outcome != chain.OutcomeRunning {
+				t.Errorf("run outcome after chunk 1: got %q, want %q", r.Outcome, chain.OutcomeRunning)
 			}
 		}
 	})
@@ -594,7 +594,7 @@ func TestContinuations(t *testing.T) {
 		t.Errorf("load-finished: got outcome %q tickets %d inserted %d, want ok ≥%d %d", fin.Outcome, fin.Tickets, fin.Inserted, n, n)
 	}
 	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeOK || r.Tickets != fin.Tickets || r.Requests != int64(w.ticketRequests()) {
+	if r.Outcome != chain.OutcomeOK || r.Tickets != fin.Tickets || r.Requests != int64(w.ticketRequests()) {
 		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, fin.Tickets, w.ticketRequests())
 	}
 	w.wantTableIs(t, w.truth())
@@ -692,7 +692,7 @@ func TestTokenExpiresMidPull(t *testing.T) {
 	if fin.Outcome != chain.OutcomeFailed || fin.Error == "" {
 		t.Errorf("load-finished: got outcome %q error %q, want failed with a reason", fin.Outcome, fin.Error)
 	}
-	if r.Outcome != warehouse.OutcomeFailed || r.Error == "" {
+	if r.Outcome != chain.OutcomeFailed || r.Error == "" {
 		t.Errorf("run: got outcome %q error %q, want failed with a reason", r.Outcome, r.Error)
 	}
 	if rows == 0 || rows >= n || rows%100 != 0 {
@@ -730,8 +730,8 @@ func TestTransientFailure(t *testing.T) {
 	if got := w.countRows(t); got != 0 {
 		t.Errorf("rows after a transient failure: got %d, want 0", got)
 	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
-		t.Errorf("run outcome: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
+	if r := w.run(t, m.SessionID); r.Outcome != chain.OutcomeRunning {
+		t.Errorf("run outcome: got %q, want %q", r.Outcome, chain.OutcomeRunning)
 	}
 
 	w.sim.SetFaults(0, 0, 0)
@@ -743,7 +743,7 @@ func TestTransientFailure(t *testing.T) {
 	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeOK || fins[0].Tickets != n {
 		t.Errorf("load-finished: got %+v, want one ok with %d tickets", fins, n)
 	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
+	if r := w.run(t, m.SessionID); r.Outcome != chain.OutcomeOK {
 		t.Errorf("run outcome: got %q, want ok", r.Outcome)
 	}
 	w.wantTableIs(t, w.truth())
@@ -765,7 +765,7 @@ func TestEventTooOld(t *testing.T) {
 		t.Errorf("ticket requests: got %d, want 0", got)
 	}
 	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeFailed || !strings.Contains(r.Error, "MAX_EVENT_AGE") {
+	if r.Outcome != chain.OutcomeFailed || !strings.Contains(r.Error, "MAX_EVENT_AGE") {
 		t.Errorf("run: got outcome %q error %q, want failed naming MAX_EVENT_AGE", r.Outcome, r.Error)
 	}
 	fins := w.finished(t, m.SessionID)
@@ -786,7 +786,7 @@ func TestAutoMode(t *testing.T) {
 	if fin, _ := w.drive(t, first, nil); fin.Outcome != chain.OutcomeOK {
 		t.Fatalf("first session: got %q (%s), want ok", fin.Outcome, fin.Error)
 	}
-	if r := w.run(t, first.SessionID); r.Mode != string(chain.ModeFull) {
+	if r := w.run(t, first.SessionID); r.Mode != chain.ModeFull {
 		t.Errorf("first auto session's mode: got %q, want full (no full pull yet)", r.Mode)
 	}
 
@@ -796,7 +796,7 @@ func TestAutoMode(t *testing.T) {
 	fin, _ := w.drive(t, second, nil)
 
 	r := w.run(t, second.SessionID)
-	if r.Mode != string(chain.ModeIncremental) {
+	if r.Mode != chain.ModeIncremental {
 		t.Errorf("second auto session's mode: got %q, want incremental (full pull minutes ago)", r.Mode)
 	}
 	if fin.Outcome != chain.OutcomeOK || fin.Updated != int64(changed) || fin.Inserted != 0 {

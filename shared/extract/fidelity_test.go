@@ -12,7 +12,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 
 // mustOK drives a session of the given mode to its end and fails unless ok.
@@ -61,7 +60,7 @@ func TestNoUpdateLostToFullPull(t *testing.T) {
 	w.loader.WindowDays = 10
 	m, fin := w.mustOK(t, chain.ModeFull)
 
-	if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeFull) {
+	if r := w.run(t, m.SessionID); r.Mode != chain.ModeFull {
 		t.Errorf("mode: got %q, want full", r.Mode)
 	}
 	if fin.Updated < int64(touched) {
@@ -102,7 +101,7 @@ func TestCanceledPass(t *testing.T) {
 		}
 		w.ov.mu.Unlock()
 		m, _ := w.mustOK(t, chain.ModeIncremental)
-		if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeIncremental) {
+		if r := w.run(t, m.SessionID); r.Mode != chain.ModeIncremental {
 			t.Errorf("mode: got %q, want incremental", r.Mode)
 		}
 		w.wantSituacao(t, nil)
@@ -250,7 +249,7 @@ func TestForbiddenEndsAtOnce(t *testing.T) {
 		t.Errorf("ticket requests: got %d, want 1", got)
 	}
 	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeFailed {
+	if r.Outcome != chain.OutcomeFailed {
 		t.Errorf("run outcome: got %q, want failed", r.Outcome)
 	}
 	for _, want := range []string{"403", "40301", "licence"} {
@@ -279,7 +278,7 @@ func TestLoadFinishedRepublishedOnRetry(t *testing.T) {
 	if err := w.loader.Handle(ctx, m, time.Now()); err == nil {
 		t.Fatalf("Handle with load-finished unpublishable: got nil, want an error (retry)")
 	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
+	if r := w.run(t, m.SessionID); r.Outcome != chain.OutcomeOK {
 		t.Fatalf("run outcome: got %q, want ok (recorded before the publish)", r.Outcome)
 	}
 	if err := w.bus.EnsureTopic(ctx, "load-finished-late"); err != nil {
