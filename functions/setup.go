@@ -271,12 +271,20 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 		closeAll()
 		return nil, err
 	}
-	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,
+	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: ticketStore{wh}, Runs: wh, Bus: b, Sealer: sealer,
 		WindowDays: cfg.WindowDays, PageLimit: cfg.PageLimit, FullRefresh: cfg.FullRefresh,
 		Overlap: 15 * time.Minute, MaxEventAge: cfg.MaxEventAge, ChunkBudget: cfg.ChunkBudget,
 		Concurrency: 8, TimeZone: cfg.TimeZone,
 		TopicSessionReady: cfg.TopicSessionReady, TopicLoadFinished: cfg.TopicLoadFinished,
 		Now: time.Now, Log: logger}, nil
+}
+
+// ticketStore is the warehouse as ExtractLoad's extract.Store: each chunk
+// stages in a load of its own (warehouse.StageChunk).
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
 }
 
 type enderDeps struct {

@@ -26,7 +26,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
@@ -41,21 +40,60 @@ type Web interface {
 	Stats() websystem.Stats
 }
 
-// Store is the warehouse.
+// Store is the tickets table, as a pull writes it.
 type Store interface {
-	Stage(ctx context.Context, sessionID, step string) (*warehouse.Stager, error)
-	Merge(ctx context.Context, sessionID, step string) (warehouse.MergeResult, error)
-	RecordRun(ctx context.Context, r chain.Run) error
-	Run(ctx context.Context, sessionID string) (*chain.Run, error)
-	LastSuccessfulRun(ctx context.Context, mode chain.Mode) (*chain.Run, error)
-	// OpenNumbers lists the tickets the table holds as aberto.
+	// Stage opens the sink of one chunk of a session (chunk is
+	// SessionReady.Chunk). A chunk an earlier delivery staged gets a sink of
+	// its own: the redelivery reads again from its cursor, maybe further,
+	// and none of what it reads may be dropped. The sink is usable only when
+	// the error is nil; an error means nothing was staged, and the chunk is
+	// retried.
+	Stage(ctx context.Context, sessionID string, chunk int) (Sink, error)
+	// OpenNumbers lists the tickets the table holds as aberto. An error
+	// means the table could not be read; the chunk is retried.
 	OpenNumbers(ctx context.Context) ([]int64, error)
-	// MarkDeleted stores tickets as excluido and counts the rows it changed.
-	MarkDeleted(ctx context.Context, sessionID, step string, numbers []int64) (int64, error)
+}
+
+// Sink takes one chunk's rows, then moves them into the tickets table at
+// once. It is not safe for concurrent use.
+type Sink interface {
+	// Add stages one row. An error means the staging broke (its upload
+	// failed or was cancelled): the chunk must run again.
+	Add(row tickets.Row) error
+	// Load ends the staging and merges the staged rows into the table in
+	// one statement (CONTRACT section 6: a row replaces the table's when its
+	// atualizado_em_utc is newer, or equal with another situacao; a ticket
+	// staged twice counts once), then stores the tickets numbered in deleted
+	// as excluido. It returns Tickets (distinct tickets merged), Inserted,
+	// Updated and Reconciled (rows deleted changed). An error means the
+	// chunk must run again; the table holds all of the merge or none of it.
+	Load(ctx context.Context, deleted []int64) (chain.Totals, error)
+	// Abort drops what was staged: none of it reaches the table. Add and
+	// Load fail afterwards.
+	Abort()
+}
+
+// RunLog is sync_runs: one Run per session.
+type RunLog interface {
+	// Run returns the session's run, or nil when none is recorded. An error
+	// means the log could not be read.
+	Run(ctx context.Context, sessionID string) (*chain.Run, error)
+	// LastSuccessfulRun returns the newest run (by StartedAt) that ended ok
+	// with the given mode ("" for any), or nil when there is none. An error
+	// means the log could not be read.
+	LastSuccessfulRun(ctx context.Context, mode chain.Mode) (*chain.Run, error)
+	// RecordRun writes the session's run over what was recorded. The
+	// outcome only moves from running to ok or failed: a write that would
+	// move it back, or from one end to the other, changes nothing and is no
+	// error. An error means the run may not have been written.
+	RecordRun(ctx context.Context, r chain.Run) error
 }
 
 // Publisher puts a chain message on a topic.
 type Publisher interface {
+	// Publish returns the message's id once the topic holds it. An error
+	// means it may not have been published; publishing again is safe, as
+	// every consumer takes a message twice.
 	Publish(ctx context.Context, topic string, m chain.Message) (string, error)
 }
 
@@ -63,6 +101,7 @@ type Publisher interface {
 type Loader struct {
 	Web    Web
 	Store  Store
+	Runs   RunLog
 	Bus    Publisher
 	Sealer *seal.Sealer
 
@@ -101,7 +140,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	start := l.Now().UTC()
 	log := l.Log.With("session_id", m.SessionID, "chunk", m.Chunk)
 
-	run, err := l.Store.Run(ctx, m.SessionID)
+	run, err := l.Runs.Run(ctx, m.SessionID)
 	if err != nil {
 		return fmt.Errorf("read run log: %w", err)
 	}
@@ -171,12 +210,12 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	// Every pull, whatever its mode, reads what changed since the previous
 	// successful one began (CONTRACT section 6), so the last run is needed
 	// in full mode too.
-	last, err := l.Store.LastSuccessfulRun(ctx, "")
+	last, err := l.Runs.LastSuccessfulRun(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("read last run: %w", err)
 	}
 	if mode == chain.ModeAuto {
-		lastFull, err := l.Store.LastSuccessfulRun(ctx, chain.ModeFull)
+		lastFull, err := l.Runs.LastSuccessfulRun(ctx, chain.ModeFull)
 		if err != nil {
 			return nil, fmt.Errorf("read last full run: %w", err)
 		}
@@ -223,55 +262,37 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	}
 	res.next.Seen = slices.Clone(cur.Seen)
 	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
-	step := fmt.Sprintf("c%d", m.Chunk)
-	stager, err := l.Store.Stage(ctx, m.SessionID, step)
-	for retry := 1; err == nil && stager.Reused(); retry++ {
-		// An earlier delivery of this chunk loaded (and may have merged) what
-		// it read, but how far it read was lost with its continuation. This
-		// delivery reads again from the cursor, maybe further, and its cursor
-		// moves past all it reads, so its rows need a load of their own: an
-		// attached load would drop them. Merging a ticket twice changes nothing.
-		step = fmt.Sprintf("c%d_r%d", m.Chunk, retry)
-		stager, err = l.Store.Stage(ctx, m.SessionID, step)
-	}
+	sink, err := l.Store.Stage(ctx, m.SessionID, m.Chunk)
 	if err != nil {
 		return res, fmt.Errorf("stage: %w", err)
 	}
 	before := l.Web.Stats()
 	var t chain.Totals
-	f := &fetcher{l: l, log: log, sessionID: m.SessionID, step: step, token: token, start: start,
-		stager: stager, res: &res, t: &t, staged: map[int64]string{}, badFields: map[int64]bool{}}
+	f := &fetcher{l: l, log: log, sessionID: m.SessionID, token: token, start: start,
+		sink: sink, res: &res, t: &t, staged: map[int64]string{}, badFields: map[int64]bool{}}
 	fetchErr := f.run(ctx)
 	t.Requests = l.Web.Stats().Requests - before.Requests
 
 	if fetchErr != nil && !websystem.Permanent(fetchErr) {
-		stager.Abort()
+		sink.Abort()
 		res.next.Totals = cur.Totals.Add(t)
 		return res, fetchErr
 	}
 	// A permanent failure (token expired) still loads what was fetched, whole:
-	// the merge is one statement, so the table never holds half of it.
-	staged, err := stager.Close(ctx)
+	// the merge is one statement, so the table never holds half of it. Its
+	// deletions wait for a pull that gets through.
+	var deleted []int64
+	if fetchErr == nil {
+		deleted = f.deleted
+	}
+	loaded, err := sink.Load(ctx, deleted)
 	if err != nil {
-		return res, fmt.Errorf("load staging: %w", err)
+		return res, fmt.Errorf("load: %w", err)
 	}
-	if staged > 0 {
-		mr, err := l.Store.Merge(ctx, m.SessionID, step)
-		if err != nil {
-			return res, fmt.Errorf("merge: %w", err)
-		}
-		t.Inserted, t.Updated, t.Tickets = mr.Inserted, mr.Updated, mr.Tickets
-	}
-	if fetchErr == nil && len(f.deleted) > 0 {
-		// After the merge: a ticket staged in this chunk is in the table now.
-		n, err := l.Store.MarkDeleted(ctx, m.SessionID, step, f.deleted)
-		if err != nil {
-			return res, fmt.Errorf("mark deleted: %w", err)
-		}
-		t.Reconciled += n
-	}
+	t.Inserted, t.Updated, t.Tickets = loaded.Inserted, loaded.Updated, loaded.Tickets
+	t.Reconciled += loaded.Reconciled
 	res.next.Totals = cur.Totals.Add(t)
-	log.Info("chunk merged", "staged", staged, "inserted", t.Inserted, "updated", t.Updated,
+	log.Info("chunk merged", "inserted", t.Inserted, "updated", t.Updated,
 		"pages", t.Pages, "rejected", t.Rejected, "field_errors", t.FieldErrors, "reconciled", t.Reconciled)
 	return res, fetchErr
 }
@@ -282,10 +303,9 @@ type fetcher struct {
 	l         *Loader
 	log       *slog.Logger
 	sessionID string
-	step      string
 	token     string
 	start     time.Time
-	stager    *warehouse.Stager
+	sink      Sink
 	res       *chunkResult
 	t         *chain.Totals
 
@@ -652,7 +672,7 @@ func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
 			}
 		}
 	}
-	if err := f.stager.Add(row); err != nil {
+	if err := f.sink.Add(row); err != nil {
 		return fmt.Errorf("stage row: %w", err)
 	}
 	f.staged[row.NumeroTicket] = row.Situacao
@@ -807,7 +827,7 @@ func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cu
 	if outcome != chain.OutcomeRunning {
 		r.FinishedAt = l.Now().UTC()
 	}
-	if err := l.Store.RecordRun(ctx, r); err != nil {
+	if err := l.Runs.RecordRun(ctx, r); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
 	return nil

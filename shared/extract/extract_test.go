@@ -152,7 +152,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.loader = &extract.Loader{Web: w.web, Store: w.wh, Bus: b, Sealer: w.sealer,
+	w.loader = &extract.Loader{Web: w.web, Store: ticketStore{w.wh}, Runs: w.wh, Bus: b, Sealer: w.sealer,
 		WindowDays: 180, PageLimit: 200, FullRefresh: 24 * time.Hour, Overlap: 15 * time.Minute,
 		MaxEventAge: time.Hour, ChunkBudget: 5 * time.Minute, Concurrency: 4, TimeZone: saoPaulo,
 		TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
@@ -166,6 +166,13 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 		}
 	})
 	return w
+}
+
+// ticketStore is the warehouse as extract.Store, as functions/setup.go wires it.
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
 }
 
 // session is a new session-ready message in api-token mode.

@@ -3,6 +3,7 @@ package warehouse_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"cloud.google.com/go/bigquery"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
@@ -118,10 +120,15 @@ func TestLoadAndMerge(t *testing.T) {
 	})
 
 	t.Run("ReplaySameSession", func(t *testing.T) {
-		// A redelivered event: the load and merge jobs exist, nothing runs twice.
-		staged, res := load(t, e, "s1", "c0", batch(1, 50, t1, "v1")...)
-		if staged != 50 {
-			t.Errorf("staged: got %d, want 50", staged)
+		// A redelivered event: the load ran, so the step is not staged again;
+		// the merge jobs exist, so merging again runs nothing.
+		ctx := context.Background()
+		if _, err := e.wh.Stage(ctx, "s1", "c0"); !errors.Is(err, warehouse.ErrStaged) {
+			t.Errorf("Stage of a staged step: got %v, want ErrStaged", err)
+		}
+		res, err := e.wh.Merge(ctx, "s1", "c0")
+		if err != nil {
+			t.Fatalf("Merge: %v", err)
 		}
 		wantResult(t, res, warehouse.MergeResult{Tickets: 50})
 		wantRows(t, e, 50)
@@ -187,14 +194,30 @@ func TestLoadAndMerge(t *testing.T) {
 		if _, err := st.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		// The crash: no Merge. The redelivery stages again and attaches to the
-		// load that already ran; what it adds is discarded.
-		staged, res := load(t, e, "s6", "c0", ticket(71, t1, "second"))
-		if staged != 2 {
-			t.Errorf("staged: got %d, want 2 (the earlier load's rows)", staged)
+		// The crash: no Merge. The step's load stands, so staging it again is
+		// refused; the redelivered chunk stages in a step of its own, with
+		// what it reads again and what it reads further.
+		if _, err := e.wh.Stage(ctx, "s6", "c0"); !errors.Is(err, warehouse.ErrStaged) {
+			t.Errorf("Stage of a staged step: got %v, want ErrStaged", err)
 		}
-		wantResult(t, res, warehouse.MergeResult{Tickets: 2, Inserted: 1, Updated: 1})
-		wantRows(t, e, 57)
+		st, err = e.wh.StageChunk(ctx, "s6", 0)
+		if err != nil {
+			t.Fatalf("StageChunk: %v", err)
+		}
+		for _, tk := range []tickets.Ticket{ticket(70, t1, "first"), ticket(5, t3, "first"), ticket(71, t1, "second")} {
+			row, _ := tickets.ToRow(tk, saoPaulo, "s6", time.Now())
+			if err := st.Add(row); err != nil {
+				t.Fatalf("Add: %v", err)
+			}
+		}
+		got, err := st.Load(ctx, nil)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if want := (chain.Totals{Tickets: 3, Inserted: 2, Updated: 1}); got != want {
+			t.Errorf("Load: got %+v, want %+v", got, want)
+		}
+		wantRows(t, e, 58)
 	})
 
 	t.Run("AbortThenRetry", func(t *testing.T) {
