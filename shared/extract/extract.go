@@ -171,7 +171,10 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	}
 	log = log.With("mode", cur.Mode)
 
-	res, err := l.chunk(ctx, log, m, cur, token, start)
+	p := &pull{l: l, log: log, sessionID: m.SessionID, chunk: m.Chunk, token: token, start: start,
+		staged: map[int64]string{}, badFields: map[int64]bool{}}
+	err = p.load(ctx, cur)
+	res := p.res
 	if err != nil {
 		if websystem.Permanent(err) {
 			return l.giveUp(ctx, log, m, run, &res.next, errors.New(describe(err)))
@@ -252,31 +255,51 @@ type chunkResult struct {
 	done bool
 }
 
-// chunk fetches from cur until the pull ends or the budget runs out, then
-// loads and merges what it fetched.
-func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, token string, start time.Time) (chunkResult, error) {
-	res := chunkResult{next: *cur}
-	if res.next.Mode == chain.ModeFull && res.next.Phase == chain.PhaseMain && res.next.SliceTo.IsZero() {
+// pull is one invocation's part of a session's pull: one chunk. It fetches
+// from the cursor into the chunk's sink, advancing res.next, until the pull
+// ends or the budget runs out, then loads what it fetched.
+type pull struct {
+	l         *Loader
+	log       *slog.Logger
+	sessionID string
+	chunk     int // SessionReady.Chunk
+	token     string
+	start     time.Time
+
+	sink Sink
+	res  chunkResult  // where the next chunk starts; done when the pull ended
+	t    chain.Totals // this chunk's work
+
+	staged    map[int64]string // situacao of each ticket staged in this chunk
+	badFields map[int64]bool   // tickets of this chunk counted in field_errors
+	deleted   []int64          // reconciliation: tickets the system answered 404 for
+	pages     int              // pages and tickets read in this chunk
+}
+
+// load fetches from cur until the pull ends or the budget runs out, then
+// loads and merges what it fetched. f.res says where the next chunk starts,
+// also on an error.
+func (f *pull) load(ctx context.Context, cur *chain.Cursor) error {
+	f.res = chunkResult{next: *cur}
+	if f.res.next.Mode == chain.ModeFull && f.res.next.Phase == chain.PhaseMain && f.res.next.SliceTo.IsZero() {
 		// A cursor from before the window was sliced: one slice, the window.
-		res.next.SliceFrom, res.next.SliceTo = res.next.WindowFrom, res.next.WindowTo
+		f.res.next.SliceFrom, f.res.next.SliceTo = f.res.next.WindowFrom, f.res.next.WindowTo
 	}
-	res.next.Seen = slices.Clone(cur.Seen)
-	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
-	sink, err := l.Store.Stage(ctx, m.SessionID, m.Chunk)
+	f.res.next.Seen = slices.Clone(cur.Seen)
+	f.res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
+	sink, err := f.l.Store.Stage(ctx, f.sessionID, f.chunk)
 	if err != nil {
-		return res, fmt.Errorf("stage: %w", err)
+		return fmt.Errorf("stage: %w", err)
 	}
-	before := l.Web.Stats()
-	var t chain.Totals
-	f := &fetcher{l: l, log: log, sessionID: m.SessionID, token: token, start: start,
-		sink: sink, res: &res, t: &t, staged: map[int64]string{}, badFields: map[int64]bool{}}
-	fetchErr := f.run(ctx)
-	t.Requests = l.Web.Stats().Requests - before.Requests
+	f.sink = sink
+	before := f.l.Web.Stats()
+	fetchErr := f.fetch(ctx)
+	f.t.Requests = f.l.Web.Stats().Requests - before.Requests
 
 	if fetchErr != nil && !websystem.Permanent(fetchErr) {
-		sink.Abort()
-		res.next.Totals = cur.Totals.Add(t)
-		return res, fetchErr
+		f.sink.Abort()
+		f.res.next.Totals = cur.Totals.Add(f.t)
+		return fetchErr
 	}
 	// A permanent failure (token expired) still loads what was fetched, whole:
 	// the merge is one statement, so the table never holds half of it. Its
@@ -285,34 +308,16 @@ func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	if fetchErr == nil {
 		deleted = f.deleted
 	}
-	loaded, err := sink.Load(ctx, deleted)
+	loaded, err := f.sink.Load(ctx, deleted)
 	if err != nil {
-		return res, fmt.Errorf("load: %w", err)
+		return fmt.Errorf("load: %w", err)
 	}
-	t.Inserted, t.Updated, t.Tickets = loaded.Inserted, loaded.Updated, loaded.Tickets
-	t.Reconciled += loaded.Reconciled
-	res.next.Totals = cur.Totals.Add(t)
-	log.Info("chunk merged", "inserted", t.Inserted, "updated", t.Updated,
-		"pages", t.Pages, "rejected", t.Rejected, "field_errors", t.FieldErrors, "reconciled", t.Reconciled)
-	return res, fetchErr
-}
-
-// fetcher is one chunk's fetching: it pages from res.next into stager,
-// advancing res.next, until the pull ends or the budget runs out.
-type fetcher struct {
-	l         *Loader
-	log       *slog.Logger
-	sessionID string
-	token     string
-	start     time.Time
-	sink      Sink
-	res       *chunkResult
-	t         *chain.Totals
-
-	staged    map[int64]string // situacao of each ticket staged in this chunk
-	badFields map[int64]bool   // tickets of this chunk counted in field_errors
-	deleted   []int64          // reconciliation: tickets the system answered 404 for
-	pages     int              // pages and tickets read in this chunk
+	f.t.Inserted, f.t.Updated, f.t.Tickets = loaded.Inserted, loaded.Updated, loaded.Tickets
+	f.t.Reconciled += loaded.Reconciled
+	f.res.next.Totals = cur.Totals.Add(f.t)
+	f.log.Info("chunk merged", "inserted", f.t.Inserted, "updated", f.t.Updated,
+		"pages", f.t.Pages, "rejected", f.t.Rejected, "field_errors", f.t.FieldErrors, "reconciled", f.t.Reconciled)
+	return fetchErr
 }
 
 // Slices of a created_at window hold about targetSlicePages pages; one that
@@ -337,7 +342,7 @@ const maxSweeps = 4
 // read from.
 const sweepMargin = 2 * time.Second
 
-// run reads passes from res.next on:
+// fetch reads passes from res.next on:
 //
 //   - main: the window (full mode: tickets created in it, read in created_at
 //     slices; incremental: tickets changed since the previous successful
@@ -370,7 +375,7 @@ const sweepMargin = 2 * time.Second
 // Fetching stops at the chunk budget, checked between pages, and at a
 // context deadline of the budget plus FetchGrace, which cuts short one
 // page's retries; the cursor then says where the next chunk goes on.
-func (f *fetcher) run(ctx context.Context) error {
+func (f *pull) fetch(ctx context.Context) error {
 	l := f.l
 	grace := l.FetchGrace
 	if grace <= 0 {
@@ -392,7 +397,7 @@ func (f *fetcher) run(ctx context.Context) error {
 	return err
 }
 
-func (f *fetcher) passes(ctx context.Context, over func() bool) error {
+func (f *pull) passes(ctx context.Context, over func() bool) error {
 	l, next := f.l, &f.res.next
 	for {
 		if next.Phase == chain.PhaseReconcile && next.ListDone {
@@ -546,7 +551,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 }
 
 // advance moves the cursor to the pass after the one that just ended.
-func (f *fetcher) advance(sweepDone bool) {
+func (f *pull) advance(sweepDone bool) {
 	next := f.res.next
 	c := &f.res.next
 	c.Page, c.SliceFrom, c.SliceTo = 1, time.Time{}, time.Time{}
@@ -599,7 +604,7 @@ func (f *fetcher) advance(sweepDone bool) {
 // it now; a 404 marks it excluido. A ticket handled goes into next.Open, so a
 // chunk that runs out of budget here leaves the rest to the next chunk, which
 // asks the table again. When all are handled, the pull is done.
-func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
+func (f *pull) ghosts(ctx context.Context, over func() bool) error {
 	l, next := f.l, &f.res.next
 	held, err := l.Store.OpenNumbers(ctx)
 	if err != nil {
@@ -647,7 +652,7 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 
 // stage converts tk to a row and stages it; canceled forces the situacao
 // (the ticket came from the canceled pass).
-func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
+func (f *pull) stage(tk tickets.Ticket, canceled bool) error {
 	row, err := tickets.ToRow(tk, f.l.TimeZone, f.sessionID, f.start)
 	if err != nil {
 		f.t.Rejected++
@@ -681,7 +686,7 @@ func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
 }
 
 // windowEnd is the end of the created_at window the sliced pass reads.
-func (f *fetcher) windowEnd(c *chain.Cursor) time.Time { return c.WindowTo }
+func (f *pull) windowEnd(c *chain.Cursor) time.Time { return c.WindowTo }
 
 // sliced reports whether the pass c is in reads a created_at window in slices.
 func sliced(c *chain.Cursor) bool { return !c.SliceTo.IsZero() }
