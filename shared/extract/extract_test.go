@@ -3,6 +3,7 @@ package extract_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -46,6 +47,11 @@ const (
 var emu *bqemulator.Emulator
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// The fast tier (fast_test.go) needs no emulator; mustWorld skips.
+		os.Exit(m.Run())
+	}
 	os.Exit(bqemulator.RunTests(m, project, func(e *bqemulator.Emulator) { emu = e }))
 }
 
@@ -81,6 +87,9 @@ var seq atomic.Int64
 // mustWorld builds a world; tune adjusts the loader before use.
 func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader)) *world {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the BigQuery emulator; runs without -short")
+	}
 	ctx := context.Background()
 	simOpts.Email, simOpts.Password, simOpts.APIToken = testEmail, testPassword, testAPIToken
 	if simOpts.Days == 0 {
@@ -202,11 +211,27 @@ func (w *world) published(sessionID, event string) []chain.Message {
 	return out
 }
 
+// messages lists a session's messages of one event, oldest first, as a bus
+// holds them (world.published, memBus.published).
+type messages func(sessionID, event string) []chain.Message
+
 // finished decodes the session's load-finished messages.
 func (w *world) finished(t *testing.T, sessionID string) []chain.LoadFinished {
 	t.Helper()
+	return messages(w.published).finished(t, sessionID)
+}
+
+// drive runs a session to its end (messages.drive) with the world's loader.
+func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
+	t.Helper()
+	return messages(w.published).drive(t, w.loader, m, each)
+}
+
+// finished decodes the session's load-finished messages.
+func (p messages) finished(t *testing.T, sessionID string) []chain.LoadFinished {
+	t.Helper()
 	var out []chain.LoadFinished
-	for _, m := range w.published(sessionID, chain.EventLoadFinished) {
+	for _, m := range p(sessionID, chain.EventLoadFinished) {
 		f, err := chain.DecodeLoadFinished(m)
 		if err != nil {
 			t.Fatalf("DecodeLoadFinished: %v", err)
@@ -220,24 +245,24 @@ func (w *world) finished(t *testing.T, sessionID string) []chain.LoadFinished {
 // session.continue it publishes, until load-finished appears. It returns the
 // load-finished message and the number of chunks; after each chunk it calls
 // each (may be nil) with the chunk's number.
-func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
+func (p messages) drive(t *testing.T, l *extract.Loader, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
 	t.Helper()
 	ctx := context.Background()
 	seenCont := 0
 	for chunks := 1; chunks <= 100; chunks++ {
-		if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+		if err := l.Handle(ctx, m, time.Now()); err != nil {
 			t.Fatalf("Handle chunk %d: got error %v, want nil", chunks, err)
 		}
 		if each != nil {
 			each(chunks)
 		}
-		if fin := w.finished(t, m.SessionID); len(fin) > 0 {
+		if fin := p.finished(t, m.SessionID); len(fin) > 0 {
 			if len(fin) > 1 {
 				t.Errorf("load-finished messages: got %d, want 1", len(fin))
 			}
 			return fin[0], chunks
 		}
-		conts := w.published(m.SessionID, chain.EventSessionContinue)
+		conts := p(m.SessionID, chain.EventSessionContinue)
 		if len(conts) != seenCont+1 {
 			t.Fatalf("after chunk %d: got %d new session.continue and no load-finished, want 1", chunks, len(conts)-seenCont)
 		}
