@@ -161,20 +161,28 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.loader = &extract.Loader{Web: w.web, Store: ticketStore{w.wh}, Runs: w.wh, Bus: b, Sealer: w.sealer,
-		WindowDays: 180, PageLimit: 200, FullRefresh: 24 * time.Hour, Overlap: 15 * time.Minute,
-		MaxEventAge: time.Hour, ChunkBudget: 5 * time.Minute, Concurrency: 4, TimeZone: saoPaulo,
-		TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
-		Now: time.Now, Log: log}
+	w.loader = newLoader(t, extract.Loader{Web: w.web, Store: ticketStore{w.wh}, Runs: w.wh, Bus: b,
+		Sealer: w.sealer, TimeZone: saoPaulo, Now: time.Now, Log: log}, w.logs, tune)
+	return w
+}
+
+// newLoader is the loader both tiers test: the seams and clock of l with the
+// tests' settings, adjusted by tune (may be nil). A failing test shows the
+// loader's logs, which go to logs.
+func newLoader(t *testing.T, l extract.Loader, logs *syncBuffer, tune func(*extract.Loader)) *extract.Loader {
+	t.Helper()
+	l.WindowDays, l.PageLimit, l.FullRefresh, l.Overlap = 180, 200, 24*time.Hour, 15*time.Minute
+	l.MaxEventAge, l.ChunkBudget, l.Concurrency = time.Hour, 5*time.Minute, 4
+	l.TopicSessionReady, l.TopicLoadFinished = "session-ready", "load-finished"
 	if tune != nil {
-		tune(w.loader)
+		tune(&l)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("loader logs:\n%s", w.logs.String())
+			t.Logf("loader logs:\n%s", logs.String())
 		}
 	})
-	return w
+	return &l
 }
 
 // ticketStore is the warehouse as extract.Store, as functions/setup.go wires it.
@@ -192,8 +200,32 @@ func (w *world) session(t *testing.T, mode chain.Mode) chain.SessionReady {
 
 func (w *world) sessionWith(t *testing.T, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
 	t.Helper()
+	return newSession(t, w.sealer, mode, auth, token)
+}
+
+// mustLogin logs in to sim with the e-mailed code and returns the session
+// token: the web system's, sealed raw as CompleteLogin does.
+func mustLogin(t *testing.T, web *websystem.Client, sim *websim.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	tmp, err := web.StartLogin(ctx, testEmail, testPassword)
+	if err != nil {
+		t.Fatalf("StartLogin: %v", err)
+	}
+	code, _, _ := sim.LastCode()
+	token, err := web.FinishLogin(ctx, tmp, code)
+	if err != nil {
+		t.Fatalf("FinishLogin: %v", err)
+	}
+	return token
+}
+
+// newSession is a session-ready message of a new session, its token sealed
+// with s.
+func newSession(t *testing.T, s *seal.Sealer, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
+	t.Helper()
 	id := fmt.Sprintf("s%d-%d", seq.Add(1), time.Now().UnixNano())
-	sealed, err := w.sealer.Seal(token, id)
+	sealed, err := s.Seal(token, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -699,17 +731,8 @@ func TestTokenExpiresMidPull(t *testing.T) {
 	w := mustWorld(t, websim.Options{Tickets: n, Seed: 4, TokenTTLRequests: 3}, func(l *extract.Loader) {
 		l.PageLimit = 100
 	})
-	// A real login: the token is the web system's, sealed raw as CompleteLogin does.
 	ctx := context.Background()
-	tmp, err := w.web.StartLogin(ctx, testEmail, testPassword)
-	if err != nil {
-		t.Fatalf("StartLogin: %v", err)
-	}
-	code, _, _ := w.sim.LastCode()
-	token, err := w.web.FinishLogin(ctx, tmp, code)
-	if err != nil {
-		t.Fatalf("FinishLogin: %v", err)
-	}
+	token := mustLogin(t, w.web, w.sim)
 	m := w.sessionWith(t, chain.ModeFull, chain.AuthOTP, token)
 
 	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {

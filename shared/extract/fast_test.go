@@ -68,31 +68,16 @@ func mustFastWorld(t *testing.T, simOpts websim.Options, prior []chain.Run, tune
 	if w.sealer, err = seal.New(bytes.Repeat([]byte{7}, seal.KeySize)); err != nil {
 		t.Fatal(err)
 	}
-	w.loader = &extract.Loader{Web: w.web, Store: w.table, Runs: w.runs, Bus: w.bus, Sealer: w.sealer,
-		WindowDays: 180, PageLimit: 200, FullRefresh: 24 * time.Hour, Overlap: 15 * time.Minute,
-		MaxEventAge: time.Hour, ChunkBudget: 5 * time.Minute, Concurrency: 4, TimeZone: time.UTC,
-		TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
-		Now: func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }, Log: log}
-	if tune != nil {
-		tune(w.loader)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("loader logs:\n%s", w.logs.String())
-		}
-	})
+	w.loader = newLoader(t, extract.Loader{Web: w.web, Store: w.table, Runs: w.runs, Bus: w.bus,
+		Sealer: w.sealer, TimeZone: time.UTC, Log: log,
+		Now: func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }}, w.logs, tune)
 	return w
 }
 
 // session is a new session-ready message in api-token mode.
 func (w *fastWorld) session(t *testing.T, mode chain.Mode) chain.SessionReady {
 	t.Helper()
-	id := fmt.Sprintf("f%d-%d", seq.Add(1), time.Now().UnixNano())
-	sealed, err := w.sealer.Seal("Bearer "+testAPIToken, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return chain.SessionReady{SessionID: id, TokenSealed: sealed, Auth: chain.AuthAPIToken, Mode: mode, RequestedAt: time.Now()}
+	return newSession(t, w.sealer, mode, chain.AuthAPIToken, "Bearer "+testAPIToken)
 }
 
 func (w *fastWorld) finished(t *testing.T, sessionID string) []chain.LoadFinished {
@@ -326,20 +311,7 @@ func TestGiveUp(t *testing.T) {
 		// A 401 mid-pull still loads the whole pages read before it.
 		{"TokenExpiresMidPull", websim.Options{TokenTTLRequests: 3},
 			func(t *testing.T, w *fastWorld, m *chain.SessionReady) time.Time {
-				ctx := context.Background()
-				tmp, err := w.web.StartLogin(ctx, testEmail, testPassword)
-				if err != nil {
-					t.Fatalf("StartLogin: %v", err)
-				}
-				code, _, _ := w.sim.LastCode()
-				token, err := w.web.FinishLogin(ctx, tmp, code)
-				if err != nil {
-					t.Fatalf("FinishLogin: %v", err)
-				}
-				if m.TokenSealed, err = w.sealer.Seal(token, m.SessionID); err != nil {
-					t.Fatal(err)
-				}
-				m.Auth = chain.AuthOTP
+				*m = newSession(t, w.sealer, chain.ModeFull, chain.AuthOTP, mustLogin(t, w.web, w.sim))
 				return time.Now()
 			},
 			[]string{"401"}, nil, -1, func(rows int) bool { return rows > 0 && rows < n && rows%limit == 0 }},
