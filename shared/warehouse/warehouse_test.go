@@ -43,6 +43,36 @@ func load(t *testing.T, e *env, session, step string, ts ...tickets.Ticket) (sta
 	if err != nil {
 		t.Fatalf("Stage(%s, %s): %v", session, step, err)
 	}
+	addAll(t, st, session, ts...)
+	if staged, err = st.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if res, err = e.wh.Merge(ctx, session, step); err != nil {
+		t.Fatalf("Merge(%s, %s): %v", session, step, err)
+	}
+	return staged, res
+}
+
+// loadChunk stages ts as a chunk of a session and loads it, as ExtractLoad
+// does: StageChunk, then Load.
+func loadChunk(t *testing.T, e *env, session string, chunk int, ts ...tickets.Ticket) chain.Totals {
+	t.Helper()
+	ctx := context.Background()
+	st, err := e.wh.StageChunk(ctx, session, chunk)
+	if err != nil {
+		t.Fatalf("StageChunk(%s, %d): %v", session, chunk, err)
+	}
+	addAll(t, st, session, ts...)
+	got, err := st.Load(ctx, nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return got
+}
+
+// addAll stages ts as rows of a session.
+func addAll(t *testing.T, st *warehouse.Stager, session string, ts ...tickets.Ticket) {
+	t.Helper()
 	synced := time.Now()
 	for _, tk := range ts {
 		row, err := tickets.ToRow(tk, saoPaulo, session, synced)
@@ -53,13 +83,6 @@ func load(t *testing.T, e *env, session, step string, ts ...tickets.Ticket) (sta
 			t.Fatalf("Add: %v", err)
 		}
 	}
-	if staged, err = st.Close(ctx); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if res, err = e.wh.Merge(ctx, session, step); err != nil {
-		t.Fatalf("Merge(%s, %s): %v", session, step, err)
-	}
-	return staged, res
 }
 
 func wantResult(t *testing.T, got, want warehouse.MergeResult) {
@@ -185,12 +208,7 @@ func TestLoadAndMerge(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Stage: %v", err)
 		}
-		for _, tk := range []tickets.Ticket{ticket(70, t1, "first"), ticket(5, t3, "first")} {
-			row, _ := tickets.ToRow(tk, saoPaulo, "s6", time.Now())
-			if err := st.Add(row); err != nil {
-				t.Fatalf("Add: %v", err)
-			}
-		}
+		addAll(t, st, "s6", ticket(70, t1, "first"), ticket(5, t3, "first"))
 		if _, err := st.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
@@ -200,20 +218,7 @@ func TestLoadAndMerge(t *testing.T) {
 		if _, err := e.wh.Stage(ctx, "s6", "c0"); !errors.Is(err, warehouse.ErrStaged) {
 			t.Errorf("Stage of a staged step: got %v, want ErrStaged", err)
 		}
-		st, err = e.wh.StageChunk(ctx, "s6", 0)
-		if err != nil {
-			t.Fatalf("StageChunk: %v", err)
-		}
-		for _, tk := range []tickets.Ticket{ticket(70, t1, "first"), ticket(5, t3, "first"), ticket(71, t1, "second")} {
-			row, _ := tickets.ToRow(tk, saoPaulo, "s6", time.Now())
-			if err := st.Add(row); err != nil {
-				t.Fatalf("Add: %v", err)
-			}
-		}
-		got, err := st.Load(ctx, nil)
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
+		got := loadChunk(t, e, "s6", 0, ticket(70, t1, "first"), ticket(5, t3, "first"), ticket(71, t1, "second"))
 		if want := (chain.Totals{Tickets: 3, Inserted: 2, Updated: 1}); got != want {
 			t.Errorf("Load: got %+v, want %+v", got, want)
 		}
