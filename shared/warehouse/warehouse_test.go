@@ -39,11 +39,8 @@ func ticket(n int64, updated, title string) tickets.Ticket {
 func load(t *testing.T, e *env, session, step string, ts ...tickets.Ticket) (staged int, res warehouse.MergeResult) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := e.wh.Stage(ctx, session, step)
-	if err != nil {
-		t.Fatalf("Stage(%s, %s): %v", session, step, err)
-	}
-	addAll(t, st, session, ts...)
+	st := stageAll(t, func() (*warehouse.Stager, error) { return e.wh.Stage(ctx, session, step) }, session, ts...)
+	var err error
 	if staged, err = st.Close(ctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -58,11 +55,7 @@ func load(t *testing.T, e *env, session, step string, ts ...tickets.Ticket) (sta
 func loadChunk(t *testing.T, e *env, session string, chunk int, ts ...tickets.Ticket) chain.Totals {
 	t.Helper()
 	ctx := context.Background()
-	st, err := e.wh.StageChunk(ctx, session, chunk)
-	if err != nil {
-		t.Fatalf("StageChunk(%s, %d): %v", session, chunk, err)
-	}
-	addAll(t, st, session, ts...)
+	st := stageAll(t, func() (*warehouse.Stager, error) { return e.wh.StageChunk(ctx, session, chunk) }, session, ts...)
 	got, err := st.Load(ctx, nil)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -70,9 +63,13 @@ func loadChunk(t *testing.T, e *env, session string, chunk int, ts ...tickets.Ti
 	return got
 }
 
-// addAll stages ts as rows of a session.
-func addAll(t *testing.T, st *warehouse.Stager, session string, ts ...tickets.Ticket) {
+// stageAll opens a Stager of a session with open and stages ts in it.
+func stageAll(t *testing.T, open func() (*warehouse.Stager, error), session string, ts ...tickets.Ticket) *warehouse.Stager {
 	t.Helper()
+	st, err := open()
+	if err != nil {
+		t.Fatalf("stage %s: %v", session, err)
+	}
 	synced := time.Now()
 	for _, tk := range ts {
 		row, err := tickets.ToRow(tk, saoPaulo, session, synced)
@@ -83,6 +80,7 @@ func addAll(t *testing.T, st *warehouse.Stager, session string, ts ...tickets.Ti
 			t.Fatalf("Add: %v", err)
 		}
 	}
+	return st
 }
 
 func wantResult(t *testing.T, got, want warehouse.MergeResult) {
@@ -204,11 +202,8 @@ func TestLoadAndMerge(t *testing.T) {
 
 	t.Run("StagedCrashedBeforeMergeRedelivered", func(t *testing.T) {
 		ctx := context.Background()
-		st, err := e.wh.Stage(ctx, "s6", "c0")
-		if err != nil {
-			t.Fatalf("Stage: %v", err)
-		}
-		addAll(t, st, "s6", ticket(70, t1, "first"), ticket(5, t3, "first"))
+		st := stageAll(t, func() (*warehouse.Stager, error) { return e.wh.Stage(ctx, "s6", "c0") },
+			"s6", ticket(70, t1, "first"), ticket(5, t3, "first"))
 		if _, err := st.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
