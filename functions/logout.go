@@ -10,7 +10,6 @@ import (
 
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
@@ -89,6 +88,6 @@ const recordTimeout = 20 * time.Second
 
 // runLog is the part of the warehouse Logout uses.
 type runLog interface {
-	Run(ctx context.Context, sessionID string) (*warehouse.Run, error)
+	Run(ctx context.Context, sessionID string) (*chain.Run, error)
 	RecordLogout(ctx context.Context, sessionID string, requests int64, at time.Time) error
 }

@@ -45,8 +45,8 @@ func (w *world) loadFinished(t *testing.T, id string, auth chain.Auth, token str
 func (w *world) mustRun(t *testing.T, wh *warehouse.Warehouse, id string, requests int64) {
 	t.Helper()
 	now := time.Now().UTC()
-	if err := wh.RecordRun(context.Background(), warehouse.Run{SessionID: id, Auth: "otp", Mode: "full",
-		StartedAt: now.Add(-time.Minute), FinishedAt: now, Requests: requests, Outcome: warehouse.OutcomeOK}); err != nil {
+	if err := wh.RecordRun(context.Background(), chain.Run{SessionID: id, Auth: chain.AuthOTP, Mode: chain.ModeFull,
+		StartedAt: now.Add(-time.Minute), FinishedAt: now, Totals: chain.Totals{Requests: requests}, Outcome: chain.OutcomeOK}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -256,34 +256,34 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 	if finished.IsZero() {
 		finished = f.now()
 	}
-	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
+	return f.wh.RecordRun(ctx, chain.Run{SessionID: fl.SessionID, Auth: chain.AuthOTP,
 		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
-		Requests: fl.Requests, Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+		Totals: chain.Totals{Requests: fl.Requests}, Outcome: chain.OutcomeFailed, Error: fl.Reason})
 }
 
 // resolve gives sync_runs the mode the run would have had, by ExtractLoad's
 // rule for auto (CONTRACT section 5, FULL_REFRESH_HOURS): full when no
 // successful full pull started within FULL_REFRESH_HOURS minus one hour, or
 // no successful pull at all; else incremental. Unreadable: auto, as asked.
-func (f failedLogins) resolve(ctx context.Context, m chain.Mode) string {
+func (f failedLogins) resolve(ctx context.Context, m chain.Mode) chain.Mode {
 	if m != chain.ModeAuto {
-		return string(m)
+		return m
 	}
-	lastFull, err := f.wh.LastSuccessfulRun(ctx, string(chain.ModeFull))
+	lastFull, err := f.wh.LastSuccessfulRun(ctx, chain.ModeFull)
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if lastFull == nil || lastFull.StartedAt.Before(f.now().Add(-(f.fullRefresh - time.Hour))) {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
 	last, err := f.wh.LastSuccessfulRun(ctx, "")
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if last == nil || last.WindowTo.IsZero() {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
-	return string(chain.ModeIncremental)
+	return chain.ModeIncremental
 }
 
 func buildLoader(ctx context.Context) (*extract.Loader, error) {
@@ -301,12 +301,20 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 		closeAll()
 		return nil, err
 	}
-	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,
+	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: ticketStore{wh}, Runs: wh, Bus: b, Sealer: sealer,
 		WindowDays: cfg.WindowDays, PageLimit: cfg.PageLimit, FullRefresh: cfg.FullRefresh,
 		Overlap: 15 * time.Minute, MaxEventAge: cfg.MaxEventAge, ChunkBudget: cfg.ChunkBudget,
 		Concurrency: 8, TimeZone: cfg.TimeZone,
 		TopicSessionReady: cfg.TopicSessionReady, TopicLoadFinished: cfg.TopicLoadFinished,
 		Now: time.Now, Log: logger}, nil
+}
+
+// ticketStore is the warehouse as ExtractLoad's extract.Store: each chunk
+// stages in a load of its own (warehouse.StageChunk).
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
 }
 
 type enderDeps struct {

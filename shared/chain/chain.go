@@ -1,6 +1,7 @@
 // Package chain defines the messages that join the four functions (CONTRACT
 // section 3): their event names, bodies and attributes, and how they are
-// encoded and checked. It has no outside dependencies. Secrets travel only
+// encoded and checked, and the record of a session's run (Run, one sync_runs
+// row). It has no outside dependencies. Secrets travel only
 // sealed (see package seal); nothing here holds a token in clear.
 package chain
 
@@ -49,14 +50,32 @@ const (
 	AuthAPIToken Auth = "api-token"
 )
 
-// Outcome is how a session's load ended.
+// Outcome is how a session's load ended, or that it runs.
 type Outcome string
 
-// Outcomes of a load.
+// Outcomes of a load. A run only moves from running to ok or failed; a
+// load-finished message carries ok or failed.
 const (
-	OutcomeOK     Outcome = "ok"
-	OutcomeFailed Outcome = "failed"
+	OutcomeRunning Outcome = "running"
+	OutcomeOK      Outcome = "ok"
+	OutcomeFailed  Outcome = "failed"
 )
+
+// Run is the record of one session: its sync_runs row (CONTRACT section 6).
+// Zero times are NULL.
+type Run struct {
+	SessionID   string
+	Auth        Auth
+	Mode        Mode // resolved: full or incremental (auto when a login failed before it could be resolved)
+	WindowFrom  time.Time
+	WindowTo    time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time // zero while running
+	Totals                // pages, requests, tickets and the rest, over all chunks
+	Outcome     Outcome
+	Error       string    // why it failed; no secrets
+	LoggedOutAt time.Time // when Logout closed the row (warehouse.RecordLogout); zero before
+}
 
 // LoginPending is published by StartLogin while the code is on its way.
 type LoginPending struct {

@@ -2,7 +2,6 @@ package extract_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 
 // mustOK drives a session of the given mode to its end and fails unless ok.
@@ -60,7 +58,7 @@ func TestNoUpdateLostToFullPull(t *testing.T) {
 	w.loader.WindowDays = 10
 	m, fin := w.mustOK(t, chain.ModeFull)
 
-	if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeFull) {
+	if r := w.run(t, m.SessionID); r.Mode != chain.ModeFull {
 		t.Errorf("mode: got %q, want full", r.Mode)
 	}
 	if fin.Updated < int64(touched) {
@@ -101,7 +99,7 @@ func TestCanceledPass(t *testing.T) {
 		}
 		w.ov.mu.Unlock()
 		m, _ := w.mustOK(t, chain.ModeIncremental)
-		if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeIncremental) {
+		if r := w.run(t, m.SessionID); r.Mode != chain.ModeIncremental {
 			t.Errorf("mode: got %q, want incremental", r.Mode)
 		}
 		w.wantSituacao(t, nil)
@@ -291,98 +289,6 @@ func TestUnstableOrder(t *testing.T) {
 				t.Errorf("after the pull: got %d missing (of %d there at its start), %d stale; want 0, 0", missing, len(before), stale)
 			}
 		})
-	}
-}
-
-// A 403 (licence or permission missing) can never succeed: the pull ends at
-// once after one list request, failed, with the status and error_code and
-// what to fix in sync_runs.error (not the web system's message), and
-// load-finished goes out so Logout follows.
-func TestForbiddenEndsAtOnce(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 15}, nil)
-	w.ov.forbidden = true
-	m := w.session(t, chain.ModeFull)
-
-	if err := w.loader.Handle(context.Background(), m, time.Now()); err != nil {
-		t.Fatalf("Handle: got %v, want nil (a 403 is permanent)", err)
-	}
-
-	if got := w.ticketRequests(); got != 1 {
-		t.Errorf("ticket requests: got %d, want 1", got)
-	}
-	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeFailed {
-		t.Errorf("run outcome: got %q, want failed", r.Outcome)
-	}
-	for _, want := range []string{"403", "40301", "licence"} {
-		if !strings.Contains(r.Error, want) {
-			t.Errorf("run error %q: want it to name %q", r.Error, want)
-		}
-	}
-	if strings.Contains(r.Error, "Usuário") {
-		t.Errorf("run error %q carries the web system's message", r.Error)
-	}
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeFailed || fins[0].Error != r.Error {
-		t.Errorf("load-finished: got %+v, want one failed with the run's error", fins)
-	}
-}
-
-// When load-finished cannot be published after the run was recorded as
-// finished, the event's retry publishes it, so Logout still follows.
-func TestLoadFinishedRepublishedOnRetry(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 16}, func(l *extract.Loader) {
-		l.TopicLoadFinished = "load-finished-late" // created only before the retry
-	})
-	ctx := context.Background()
-	m := w.session(t, chain.ModeFull)
-
-	if err := w.loader.Handle(ctx, m, time.Now()); err == nil {
-		t.Fatalf("Handle with load-finished unpublishable: got nil, want an error (retry)")
-	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
-		t.Fatalf("run outcome: got %q, want ok (recorded before the publish)", r.Outcome)
-	}
-	if err := w.bus.EnsureTopic(ctx, "load-finished-late"); err != nil {
-		t.Fatal(err)
-	}
-	reqs := w.ticketRequests()
-
-	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
-		t.Fatalf("Handle on retry: got %v, want nil", err)
-	}
-
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeOK || fins[0].Tickets != 100 {
-		t.Errorf("load-finished after the retry: got %+v, want one ok with 100 tickets", fins)
-	}
-	if got := w.ticketRequests(); got != reqs {
-		t.Errorf("ticket requests on retry: got %d more, want 0", got-reqs)
-	}
-}
-
-// One page's retries cannot run past the invocation: fetching has a context
-// deadline of the chunk budget plus FetchGrace. A web system that never
-// answers in time gives a retryable error, not a hang.
-func TestFetchDeadline(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 17, Latency: time.Hour}, func(l *extract.Loader) {
-		l.ChunkBudget, l.FetchGrace = time.Millisecond, 200*time.Millisecond
-	})
-	m := w.session(t, chain.ModeFull)
-	done := make(chan error, 1)
-
-	go func() { done <- w.loader.Handle(context.Background(), m, time.Now()) }()
-
-	select {
-	case err := <-done:
-		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Handle: got %v, want a deadline error (retried)", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("Handle still fetching 2 minutes after its 1 ms budget + 200 ms grace")
-	}
-	if got := len(w.finished(t, m.SessionID)); got != 0 {
-		t.Errorf("load-finished: got %d, want 0 (retried, not given up)", got)
 	}
 }
 

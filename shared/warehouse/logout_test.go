@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 )
 
 // RecordLogout adds a Logout's requests to the run's requests and closes the
@@ -15,9 +15,9 @@ func TestRecordLogoutAddsItsRequestsOnce(t *testing.T) {
 	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	at, later := start.Add(5*time.Minute), start.Add(9*time.Minute)
 	e, ctx := mustEnv(t), context.Background()
-	finished := func(id string) warehouse.Run {
-		return warehouse.Run{SessionID: id, Auth: "otp", Mode: "full", StartedAt: start,
-			FinishedAt: start.Add(4 * time.Minute), Requests: 10, Outcome: warehouse.OutcomeOK}
+	finished := func(id string) chain.Run {
+		return chain.Run{SessionID: id, Auth: chain.AuthOTP, Mode: chain.ModeFull, StartedAt: start,
+			FinishedAt: start.Add(4 * time.Minute), Totals: chain.Totals{Requests: 10}, Outcome: chain.OutcomeOK}
 	}
 	type logout struct {
 		requests int64
@@ -27,7 +27,7 @@ func TestRecordLogoutAddsItsRequestsOnce(t *testing.T) {
 		name         string
 		id           string
 		logouts      []logout
-		after        *warehouse.Run // a late RecordRun, after the logouts
+		after        *chain.Run // a late RecordRun, after the logouts
 		wantRequests int64
 		wantLoggedAt time.Time
 	}{
@@ -35,7 +35,7 @@ func TestRecordLogoutAddsItsRequestsOnce(t *testing.T) {
 		{"RedeliveredAddsNothing", "b", []logout{{1, at}, {1, later}}, nil, 11, at},
 		{"FailedAttemptCountsRowStaysOpen", "c", []logout{{3, time.Time{}}}, nil, 13, time.Time{}},
 		{"FailedAttemptThenDone", "d", []logout{{3, time.Time{}}, {1, at}, {1, later}}, nil, 14, at},
-		{"LateRecordRunKeepsTheLogout", "e", []logout{{1, at}}, func() *warehouse.Run { r := finished("e"); return &r }(), 11, at},
+		{"LateRecordRunKeepsTheLogout", "e", []logout{{1, at}}, func() *chain.Run { r := finished("e"); return &r }(), 11, at},
 		{"NoLogoutYet", "f", nil, nil, 10, time.Time{}},
 	}
 	for _, tt := range tests {

@@ -216,7 +216,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		printSummary(stdout, sum, o.json)
-		if sum.Outcome != "ok" || !sum.Logout {
+		if sum.Outcome != string(chain.OutcomeOK) || !sum.Logout {
 			code = 1
 		}
 		if i < o.sessions && o.between > 0 && env.sim != nil {

@@ -58,7 +58,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	if e.sim != nil {
 		logouts0 = e.sim.Stats().Logouts
 	}
-	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}, Project: project, Dataset: e.cfg.extract.Dataset, LogFile: e.logPath,
+	sum := summary{Outcome: string(chain.OutcomeFailed), DurationsMS: map[string]int64{}, Project: project, Dataset: e.cfg.extract.Dataset, LogFile: e.logPath,
 		Table: e.cfg.extract.Table, Runs: e.cfg.extract.RunsTable}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
@@ -112,7 +112,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	sum.Outcome, sum.Error = string(fin.Outcome), fin.Error
 	sum.Tickets, sum.Inserted, sum.Updated = fin.Tickets, fin.Inserted, fin.Updated
 	if run, err := e.wh.Run(ctx, started.SessionID); err == nil && run != nil {
-		sum.Mode = run.Mode
+		sum.Mode = string(run.Mode)
 		sum.Rejected, sum.FieldErrors, sum.Reconciled = run.Rejected, run.FieldErrors, run.Reconciled
 	}
 	if n, err := e.wh.CountRows(ctx); err == nil {
