@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +44,38 @@ type fastWorld struct {
 
 	skew      atomic.Int64           // added to the loader's clock
 	onRequest atomic.Pointer[func()] // called before the web system serves a request
+
+	kindsMu sync.Mutex
+	kinds   map[string]int // ticket requests by kind (requestKind)
+}
+
+// requestKind names what a ticket request reads: one ticket, the open list,
+// a created_at window, a changed window, each canceled or not.
+func requestKind(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/tickets")
+	switch q := r.URL.Query(); {
+	case !ok:
+		return ""
+	case rest != "":
+		return "one"
+	case q.Get("filter_by") == "open":
+		return "open"
+	case q.Get("update_start_datetime") != "" && q.Get("filter_by") == "canceled":
+		return "changed-canceled"
+	case q.Get("update_start_datetime") != "":
+		return "changed"
+	case q.Get("filter_by") == "canceled":
+		return "created-canceled"
+	default:
+		return "created"
+	}
+}
+
+// byKind returns the ticket requests by kind so far.
+func (w *fastWorld) byKind() map[string]int {
+	w.kindsMu.Lock()
+	defer w.kindsMu.Unlock()
+	return maps.Clone(w.kinds)
 }
 
 // mustFastWorld builds a fastWorld whose run log holds prior; tune adjusts
@@ -53,10 +87,15 @@ func mustFastWorld(t *testing.T, simOpts websim.Options, prior []chain.Run, tune
 		simOpts.Days = 30 // well inside the loader's 180-day window
 	}
 	w := &fastWorld{sim: websim.New(simOpts), table: newMemTable(), runs: newMemRuns(prior...),
-		bus: newMemBus(), logs: &syncBuffer{}}
+		bus: newMemBus(), logs: &syncBuffer{}, kinds: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if f := w.onRequest.Load(); f != nil {
 			(*f)()
+		}
+		if k := requestKind(r); k != "" {
+			w.kindsMu.Lock()
+			w.kinds[k]++
+			w.kindsMu.Unlock()
 		}
 		w.sim.ServeHTTP(rw, r)
 	}))

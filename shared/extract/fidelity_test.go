@@ -2,7 +2,6 @@ package extract_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -290,83 +289,4 @@ func TestUnstableOrder(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestRequestCost measures the requests of a full and an incremental pull of
-// 20 000 tickets against the pages the data needs, by kind of request, and
-// holds the canceled pass and the reconciliation to their goal: at most
-// open/200 + canceled-in-window/200 (each plus its last, short page) + the
-// tickets read by number.
-//
-// It takes minutes in the emulator: run it with EXTRACT_COST=1.
-func TestRequestCost(t *testing.T) {
-	if os.Getenv("EXTRACT_COST") == "" {
-		t.Skip("set EXTRACT_COST=1 to measure the request cost at 20 000 tickets (minutes in the emulator)")
-	}
-	const n, limit = 20000, 200
-	w := mustWorld(t, websim.Options{Tickets: n, Days: 170, Seed: 18}, func(l *extract.Loader) {
-		l.Concurrency = 8
-	})
-	sub := func(a, b map[string]int) map[string]int {
-		out := map[string]int{}
-		for k, v := range a {
-			out[k] = v - b[k]
-		}
-		return out
-	}
-	counts := func() (open, canceled int) {
-		_, sit := w.ov.truth(simTickets(w.sim))
-		for _, s := range sit {
-			switch s {
-			case tickets.SituacaoAberto:
-				open++
-			case tickets.SituacaoCancelado:
-				canceled++
-			}
-		}
-		return open, canceled
-	}
-	pages := func(k int) int { return k/limit + 1 }
-	check := func(name string, k map[string]int, ghosts int) {
-		t.Helper()
-		open, canceled := counts()
-		goal := pages(open) + pages(canceled) + ghosts
-		extra := k["open"] + k["canceled"] + k["one"]
-		t.Logf("%s: list created=%d changed=%d (sweeps' canceled parts %d) canceled=%d open=%d, by number=%d; reconciliation+canceled=%d (goal ≤ %d: open %d, canceled %d, ghosts %d)",
-			name, k["created"], k["changed"], k["changed-canceled"], k["canceled"], k["open"], k["one"], extra, goal, open, canceled, ghosts)
-		if extra > goal {
-			t.Errorf("%s: canceled pass and reconciliation sent %d requests, want ≤ %d", name, extra, goal)
-		}
-	}
-
-	k0 := w.ov.byKind()
-	w.mustOK(t, chain.ModeFull)
-	full := sub(w.ov.byKind(), k0)
-	check("full (first)", full, 0)
-	t.Logf("full (first): the window needs %d pages", pages(n))
-
-	changed := w.sim.Touch(0.01)
-	open := numbers(simTickets(w.sim), 30, isOpen)
-	w.ov.mu.Lock()
-	for _, x := range open[:20] {
-		w.ov.closed[x] = true
-	}
-	for _, x := range open[20:] {
-		w.ov.deleted[x] = true
-	}
-	w.ov.mu.Unlock()
-	k1 := w.ov.byKind()
-	m, _ := w.mustOK(t, chain.ModeIncremental)
-	inc := sub(w.ov.byKind(), k1)
-	check("incremental", inc, len(open))
-	t.Logf("incremental: %d changed need %d pages; run requests %d", changed, pages(changed), w.run(t, m.SessionID).Requests)
-
-	w.sim.Touch(0.01)
-	k2 := w.ov.byKind()
-	m, _ = w.mustOK(t, chain.ModeFull)
-	full2 := sub(w.ov.byKind(), k2)
-	// The ghosts closed silently stay aberto until the MERGE takes a same
-	// updated_at with another situacao (part "tickets"); they are read again.
-	check("full (second)", full2, 20)
-	t.Logf("full (second): run requests %d", w.run(t, m.SessionID).Requests)
 }
