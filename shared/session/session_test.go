@@ -12,11 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/pubsub/v2/pstest"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
@@ -31,31 +27,16 @@ const (
 	password = "senha-de-teste-123"
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// These tests run the session over its real adapters (BusPuller on pstest,
+// the web-system client on websim); they are skipped with -short.
 
 // world is a session's surroundings: the simulated web system over loopback
 // HTTP, its client, Pub/Sub in memory (pstest) and a log capture.
 type world struct {
 	sim       *websim.Server
-	bus       *bus.Bus
-	ps        *pstest.Server
+	bus       *testkit.PubSub
 	sealer    *seal.Sealer
-	logs      *syncBuffer
+	logs      *testkit.Buffer
 	log       *slog.Logger
 	starter   *session.Starter
 	completer *session.Completer
@@ -63,35 +44,22 @@ type world struct {
 
 func mustWorld(t *testing.T, opts websim.Options) *world {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("pstest and the simulated web system; memory_test.go covers the logic in -short")
+	}
 	opts.Email, opts.Password = email, password
-	w := &world{sim: websim.New(opts), ps: pstest.NewServer(), logs: &syncBuffer{}}
+	w := &world{sim: websim.New(opts), logs: &testkit.Buffer{}}
 	srv := httptest.NewServer(w.sim)
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() { w.ps.Close() })
-	conn, err := grpc.NewClient(w.ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.bus, err = bus.New(context.Background(), "p", option.WithGRPCConn(conn)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.bus.Close() })
-	ctx := context.Background()
-	for _, tp := range []string{"login-pending", "session-ready"} {
-		if err := w.bus.EnsureTopic(ctx, tp); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.bus.EnsureSubscription(ctx, "login-pending-complete", "login-pending", 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.bus = testkit.MustBus(t, "p", "login-pending", "session-ready")
+	w.bus.MustSubscription(t, "login-pending-complete", "login-pending", 60*time.Second)
 	w.sealer, _ = seal.New(bytes.Repeat([]byte{3}, seal.KeySize))
 	w.log = logging.New(w.logs, slog.LevelInfo)
 	web := websystem.New(srv.URL, websystem.Paths{}, nil, websystem.Options{BackoffBase: 10 * time.Millisecond})
 	w.starter = &session.Starter{Web: web, Bus: w.bus, Sealer: w.sealer, Email: email, Password: password,
 		OTPTTL: 10 * time.Minute, TopicLoginPending: "login-pending", TopicSessionReady: "session-ready",
 		Now: time.Now, Log: w.log, NewID: session.NewID}
-	w.completer = &session.Completer{Web: web, Bus: w.bus, Pull: w.bus, Sealer: w.sealer,
+	w.completer = &session.Completer{Web: web, Bus: w.bus, Pull: session.BusPuller{Bus: w.bus.Bus}, Sealer: w.sealer,
 		SubLoginPending: "login-pending-complete", TopicSessionReady: "session-ready",
 		PullWait: 2 * time.Second, ClockSkew: time.Minute, Now: time.Now, Log: w.log}
 	return w
@@ -105,16 +73,6 @@ func (w *world) mustStart(t *testing.T) (string, string) {
 	}
 	code, _, _ := w.sim.LastCode()
 	return st.SessionID, code
-}
-
-func (w *world) published(topic string) int {
-	n := 0
-	for _, m := range w.ps.Messages() {
-		if strings.HasSuffix(m.Topic, "/topics/"+topic) {
-			n++
-		}
-	}
-	return n
 }
 
 // publishPending puts a pending login on the bus as StartLogin would.
@@ -151,7 +109,7 @@ func TestCompleteFinishesWhenTheCallerGoesAway(t *testing.T) {
 	if err != nil || got != id {
 		t.Fatalf("got %q, %v; want %s completed", got, err, id)
 	}
-	if n := w.published("session-ready"); n != 1 {
+	if n := w.bus.Published("session-ready"); n != 1 {
 		t.Errorf("got %d session-ready messages, want 1", n)
 	}
 	if _, err := w.bus.Pull(context.Background(), "login-pending-complete", 0); !errors.Is(err, bus.ErrNoMessages) {
@@ -202,7 +160,7 @@ func TestStartDrainsExpiredPendingLogins(t *testing.T) {
 	const expired, live = "0190e000-dead-7000-8000-000000000001", "0190e000-1111-7000-8000-000000000002"
 	w.publishPending(t, expired, time.Now().Add(-30*time.Minute), 10*time.Minute)
 	w.publishPending(t, live, time.Now().Add(-time.Minute), 10*time.Minute)
-	w.starter.Pull, w.starter.SubLoginPending = w.bus, "login-pending-complete"
+	w.starter.Pull, w.starter.SubLoginPending = session.BusPuller{Bus: w.bus.Bus}, "login-pending-complete"
 	started, _ := w.mustStart(t)
 
 	left := map[string]bool{}
@@ -253,7 +211,7 @@ func TestExpiredLoginIsRecordedByTheInjectedClock(t *testing.T) {
 	const id = "0190e000-dead-7000-8000-000000000021"
 	w.publishPending(t, id, clock.Add(-time.Hour), 10*time.Minute)
 	runs := &recorded{}
-	w.starter.Pull, w.starter.SubLoginPending, w.starter.Runs = w.bus, "login-pending-complete", runs
+	w.starter.Pull, w.starter.SubLoginPending, w.starter.Runs = session.BusPuller{Bus: w.bus.Bus}, "login-pending-complete", runs
 	w.starter.Now = func() time.Time { return clock }
 	w.mustStart(t)
 	if len(runs.runs) != 1 {
