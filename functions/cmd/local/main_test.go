@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 )
 
 // These tests run the local runner as a user does, as its own process, each
@@ -53,7 +54,7 @@ func runLocal(t *testing.T, args ...string) result {
 // (the last value of a variable wins).
 func runLocalEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	dataset := "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
+	dataset := testkit.Dataset(t)
 	args = append([]string{"--json", "--addr", "127.0.0.1:0", "--dataset", dataset}, args...)
 	cmd := exec.Command(localBin, args...)
 	cmd.Env = append(os.Environ(), env...)
