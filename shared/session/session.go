@@ -27,10 +27,16 @@ import (
 // Web is the part of the web-system client a session needs.
 type Web interface {
 	// StartLogin posts the credentials and returns the temporary code tmp.
+	// An error means no code was sent; its message never holds the
+	// credentials.
 	StartLogin(ctx context.Context, email, password string) (string, error)
-	// FinishLogin trades tmp and the e-mailed code for a session token.
+	// FinishLogin trades tmp and the e-mailed code for a session token. An
+	// error matching websystem.ErrUnauthorized means the system refused the
+	// code (wrong, spent or expired); any other error, that the exchange
+	// failed and may be tried again with the same code.
 	FinishLogin(ctx context.Context, tmp, code string) (string, error)
-	// Logout ends the session; an already-ended one answers ErrUnauthorized.
+	// Logout ends the session. An error matching websystem.ErrUnauthorized
+	// means it had already ended; any other, that it may still be open.
 	Logout(ctx context.Context, token string) error
 }
 
@@ -86,6 +92,8 @@ type FailedLogin struct {
 
 // RunRecorder writes a failed login to the run log (sync_runs).
 type RunRecorder interface {
+	// RecordFailedLogin records f as a failed run. An error means the row
+	// may be missing: the caller only logs it (the login is over either way).
 	RecordFailedLogin(ctx context.Context, f FailedLogin) error
 }
 
