@@ -2,6 +2,11 @@
 // (CONTRACT section 5). Each function reads only the variables it needs, so a
 // variable that only another function uses is never required; a missing or
 // malformed value is one *Error naming the variable, never its value.
+//
+// Table is the one description of every variable: its meaning, default,
+// bounds, readers and how a deployment sets it. Load reads by it,
+// tools/deploycheck holds Terraform to it and the README's configuration
+// table is generated from it.
 package config
 
 import (
@@ -9,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,16 +83,6 @@ func (v Var) Secret() bool { return v.Set == SetBySecret }
 
 // Local reports whether the variable is for local runs and tests only.
 func (v Var) Local() bool { return v.Set == SetLocally }
-
-// ReadByFn reports whether fn reads the variable.
-func (v Var) ReadByFn(fn Function) bool {
-	for _, f := range v.ReadBy {
-		if f == fn {
-			return true
-		}
-	}
-	return false
-}
 
 // Error says which variable is missing or malformed. It never holds the value.
 type Error struct {
@@ -204,21 +200,11 @@ var Table = []Var{
 func Vars(fn Function) []Var {
 	var out []Var
 	for _, v := range Table {
-		if v.ReadByFn(fn) {
+		if slices.Contains(v.ReadBy, fn) {
 			out = append(out, v)
 		}
 	}
 	return out
-}
-
-// Lookup returns the table's entry of the variable name.
-func Lookup(name string) (Var, bool) {
-	for _, v := range Table {
-		if v.Name == name {
-			return v, true
-		}
-	}
-	return Var{}, false
 }
 
 // Load reads fn's variables through lookup (os.LookupEnv in production).
