@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
@@ -21,7 +23,7 @@ func TestCompleteLoginDropsExpiredSession(t *testing.T) {
 	sealed, _ := w.sealer.SealTmp("tmp-that-expired", id)
 	requested := time.Now().Add(-30 * time.Minute)
 	msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: id, TmpSealed: sealed,
-		RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeAuto})
+		RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeAuto, LoginRequests: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +45,9 @@ func TestCompleteLoginDropsExpiredSession(t *testing.T) {
 	}
 	if run.Mode != "full" {
 		t.Errorf("got mode %q, want full: auto resolved as ExtractLoad would with no run before", run.Mode)
+	}
+	if run.Requests != 2 {
+		t.Errorf("got %d requests, want the 2 its login sent", run.Requests)
 	}
 	logs := w.readLogs(t)
 	if !strings.Contains(logs, `"severity":"ERROR"`) || !strings.Contains(logs, `"event":"login.expired"`) || !strings.Contains(logs, id) {
@@ -85,7 +90,7 @@ func TestStartLoginRecordsExpiredPendingLogins(t *testing.T) {
 		sealed, _ := w.sealer.SealTmp("tmp-"+p.id, p.id)
 		requested := time.Now().Add(-p.age)
 		msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: p.id, TmpSealed: sealed,
-			RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeIncremental})
+			RequestedAt: requested, ExpiresAt: requested.Add(10 * time.Minute), Mode: chain.ModeIncremental, LoginRequests: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,8 +105,8 @@ func TestStartLoginRecordsExpiredPendingLogins(t *testing.T) {
 	if err != nil || run == nil {
 		t.Fatalf("sync_runs has no row for the expired session (%v)", err)
 	}
-	if run.Outcome != "failed" || !strings.Contains(run.Error, "never arrived") || run.Mode != "incremental" || run.FinishedAt.IsZero() {
-		t.Errorf("got %+v, want failed, the code never arrived, incremental, finished", run)
+	if run.Outcome != "failed" || !strings.Contains(run.Error, "never arrived") || run.Mode != "incremental" || run.FinishedAt.IsZero() || run.Requests != 3 {
+		t.Errorf("got %+v, want failed, the code never arrived, incremental, finished, the 3 requests of its login", run)
 	}
 	if r, err := wh.Run(ctx, live); err != nil || r != nil {
 		t.Errorf("the live pending login was recorded: %+v %v", r, err)
@@ -109,5 +114,30 @@ func TestStartLoginRecordsExpiredPendingLogins(t *testing.T) {
 	logs := w.readLogs(t)
 	if !strings.Contains(logs, `"event":"login.expired"`) || !strings.Contains(logs, expired) {
 		t.Errorf("no login.expired line naming %s:\n%s", expired, logs)
+	}
+}
+
+// A login that succeeded but whose session-ready could not be published is
+// logged out at once and recorded failed, with every request it sent: the
+// login, the code exchange and the logout, as the web system counts them.
+func TestFailedLoginCountsEveryRequestOfItsSession(t *testing.T) {
+	w := mustWorld(t, websim.Options{}, nil)
+	wh := w.mustWarehouse(t)
+	id, code := w.mustPending(t)
+	if err := w.bus.Client().TopicAdminClient.DeleteTopic(context.Background(),
+		&pubsubpb.DeleteTopicRequest{Topic: "projects/" + testProject + "/topics/session-ready"}); err != nil {
+		t.Fatal(err)
+	}
+	if a := w.postCode(t, code, time.Now()); a.status != 503 {
+		t.Fatalf("got %d %v, want 503", a.status, a.body)
+	}
+	run, err := wh.Run(context.Background(), id)
+	if err != nil || run == nil {
+		t.Fatalf("sync_runs has no row for the failed login (%v)", err)
+	}
+	st := w.sim.Stats().Requests
+	want := int64(st["login"] + st["otp"] + st["logout"])
+	if run.Outcome != "failed" || run.Requests != want || want != 3 {
+		t.Errorf("got %s with %d requests, want failed with the web system's %d (%v)", run.Outcome, run.Requests, want, st)
 	}
 }

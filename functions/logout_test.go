@@ -7,6 +7,7 @@ import (
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
@@ -39,9 +40,25 @@ func (w *world) loadFinished(t *testing.T, id string, auth chain.Auth, token str
 	return m
 }
 
+// mustRun writes a finished run of the session to sync_runs, as ExtractLoad
+// does before it publishes load-finished.
+func (w *world) mustRun(t *testing.T, wh *warehouse.Warehouse, id string, requests int64) {
+	t.Helper()
+	now := time.Now().UTC()
+	if err := wh.RecordRun(context.Background(), chain.Run{SessionID: id, Auth: chain.AuthOTP, Mode: chain.ModeFull,
+		StartedAt: now.Add(-time.Minute), FinishedAt: now, Totals: chain.Totals{Requests: requests}, Outcome: chain.OutcomeOK}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Logout ends the session and adds its request to the run's requests; a
+// redelivery sends nothing (the run is logged out) and adds nothing.
 func TestLogout(t *testing.T) {
 	w := mustWorld(t, websim.Options{}, nil)
-	msg := w.loadFinished(t, "sess-logout-1", chain.AuthOTP, w.mustToken(t))
+	wh := w.mustWarehouse(t)
+	const id = "sess-logout-1"
+	msg := w.loadFinished(t, id, chain.AuthOTP, w.mustToken(t))
+	w.mustRun(t, wh, id, 10)
 
 	first := deliver(t, "Logout", "load-finished", msg, time.Now())
 	again := deliver(t, "Logout", "load-finished", msg, time.Now())
@@ -49,13 +66,19 @@ func TestLogout(t *testing.T) {
 	if first != 200 || again != 200 {
 		t.Fatalf("got %d then %d, want 200 twice (a redelivery of an ended session is done, not an error)", first, again)
 	}
-	if st := w.sim.Stats(); st.Logouts != 1 || st.ActiveSessions != 0 {
-		t.Errorf("got %d logouts and %d live sessions, want 1 and 0", st.Logouts, st.ActiveSessions)
+	st := w.sim.Stats()
+	if st.Logouts != 1 || st.ActiveSessions != 0 || st.Requests["logout"] != 1 {
+		t.Errorf("got %d logouts, %d logout requests and %d live sessions, want 1, 1 and 0", st.Logouts, st.Requests["logout"], st.ActiveSessions)
+	}
+	run, err := wh.Run(context.Background(), id)
+	if err != nil || run == nil || run.Requests != 11 || run.LoggedOutAt.IsZero() {
+		t.Errorf("got run %+v (%v), want 10 + 1 requests and logged_out_at set", run, err)
 	}
 }
 
 func TestLogoutDoesNothing(t *testing.T) {
 	w := mustWorld(t, websim.Options{}, nil)
+	w.mustWarehouse(t)
 	token := w.mustToken(t)
 	tests := []struct {
 		name      string
@@ -88,9 +111,14 @@ func TestLogoutDoesNothing(t *testing.T) {
 	}
 }
 
+// A Logout the web system fails is retried; the failed attempt's requests
+// (each try) count in sync_runs as well as the redelivery's.
 func TestLogoutRetriesWhenTheWebSystemFails(t *testing.T) {
 	w := mustWorld(t, websim.Options{}, nil)
-	msg := w.loadFinished(t, "sess-fail", chain.AuthOTP, w.mustToken(t))
+	wh := w.mustWarehouse(t)
+	const id = "sess-fail"
+	msg := w.loadFinished(t, id, chain.AuthOTP, w.mustToken(t))
+	w.mustRun(t, wh, id, 10)
 	w.sim.SetFaults(1, 0, 0)
 
 	status := deliver(t, "Logout", "load-finished", msg, time.Now())
@@ -101,5 +129,10 @@ func TestLogoutRetriesWhenTheWebSystemFails(t *testing.T) {
 	w.sim.SetFaults(0, 0, 0)
 	if status := deliver(t, "Logout", "load-finished", msg, time.Now()); status != 200 || w.sim.Stats().Logouts != 1 {
 		t.Errorf("redelivery: got %d and %d logouts, want 200 and 1", status, w.sim.Stats().Logouts)
+	}
+	sent := int64(w.sim.Stats().Requests["logout"])
+	run, err := wh.Run(context.Background(), id)
+	if err != nil || run == nil || sent < 2 || run.Requests != 10+sent || run.LoggedOutAt.IsZero() {
+		t.Errorf("got run %+v (%v); want 10 + the %d logout requests the web system saw, logged_out_at set", run, err, sent)
 	}
 }

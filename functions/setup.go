@@ -12,6 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
+
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/config"
@@ -200,7 +204,12 @@ func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *wa
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
+	hc, conns, err := bigQueryHTTP(ctx, cfg.BigQueryEmulatorHost)
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, nil, err
+	}
+	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost, option.WithHTTPClient(hc))
 	if err != nil {
 		_ = b.Close()
 		return nil, nil, nil, err
@@ -208,10 +217,31 @@ func openBusAndWarehouse(ctx context.Context, cfg *config.Config) (*bus.Bus, *wa
 	closeAll := func() {
 		_ = b.Close()
 		_ = client.Close()
+		conns.CloseIdleConnections()
 	}
 	return b, warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, Table: cfg.Table,
 		RunsTable: cfg.RunsTable, Location: cfg.Location, StagingTTL: 24 * time.Hour,
 		Logger: logger, Now: time.Now}), closeAll, nil
+}
+
+// bigQueryHTTP returns the HTTP client BigQuery is reached with, over a
+// transport of its own whose connections a failed build closes:
+// bigquery.Client.Close closes only the Storage Read API client, never the
+// HTTP connections (cloud.google.com/go/bigquery, bigquery.go, Client.Close),
+// and each client the library builds otherwise has a transport of its own
+// (google.golang.org/api/transport/http, defaultBaseTransport). In the cloud
+// the transport is authorized as the library would (htransport.NewTransport
+// with BigQuery's scope); an emulator takes none.
+func bigQueryHTTP(ctx context.Context, emulatorHost string) (*http.Client, *http.Transport, error) {
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	if emulatorHost != "" {
+		return &http.Client{Transport: base}, base, nil
+	}
+	rt, err := htransport.NewTransport(ctx, base, option.WithScopes(bigquery.Scope))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bigquery transport: %w", err)
+	}
+	return &http.Client{Transport: rt}, base, nil
 }
 
 // failedLogins records in sync_runs the logins whose code never came.
@@ -226,34 +256,34 @@ func (f failedLogins) RecordFailedLogin(ctx context.Context, fl session.FailedLo
 	if finished.IsZero() {
 		finished = f.now()
 	}
-	return f.wh.RecordRun(ctx, warehouse.Run{SessionID: fl.SessionID, Auth: "otp",
+	return f.wh.RecordRun(ctx, chain.Run{SessionID: fl.SessionID, Auth: chain.AuthOTP,
 		Mode: f.resolve(ctx, fl.Mode), StartedAt: fl.RequestedAt, FinishedAt: finished.UTC(),
-		Outcome: warehouse.OutcomeFailed, Error: fl.Reason})
+		Totals: chain.Totals{Requests: fl.Requests}, Outcome: chain.OutcomeFailed, Error: fl.Reason})
 }
 
 // resolve gives sync_runs the mode the run would have had, by ExtractLoad's
 // rule for auto (CONTRACT section 5, FULL_REFRESH_HOURS): full when no
 // successful full pull started within FULL_REFRESH_HOURS minus one hour, or
 // no successful pull at all; else incremental. Unreadable: auto, as asked.
-func (f failedLogins) resolve(ctx context.Context, m chain.Mode) string {
+func (f failedLogins) resolve(ctx context.Context, m chain.Mode) chain.Mode {
 	if m != chain.ModeAuto {
-		return string(m)
+		return m
 	}
-	lastFull, err := f.wh.LastSuccessfulRun(ctx, string(chain.ModeFull))
+	lastFull, err := f.wh.LastSuccessfulRun(ctx, chain.ModeFull)
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if lastFull == nil || lastFull.StartedAt.Before(f.now().Add(-(f.fullRefresh - time.Hour))) {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
 	last, err := f.wh.LastSuccessfulRun(ctx, "")
 	if err != nil {
-		return string(m)
+		return m
 	}
 	if last == nil || last.WindowTo.IsZero() {
-		return string(chain.ModeFull)
+		return chain.ModeFull
 	}
-	return string(chain.ModeIncremental)
+	return chain.ModeIncremental
 }
 
 func buildLoader(ctx context.Context) (*extract.Loader, error) {
@@ -271,7 +301,7 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 		closeAll()
 		return nil, err
 	}
-	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: wh, Bus: b, Sealer: sealer,
+	return &extract.Loader{Web: webClient(cfg, cfg.RatePerMin), Store: ticketStore{wh}, Runs: wh, Bus: b, Sealer: sealer,
 		WindowDays: cfg.WindowDays, PageLimit: cfg.PageLimit, FullRefresh: cfg.FullRefresh,
 		Overlap: 15 * time.Minute, MaxEventAge: cfg.MaxEventAge, ChunkBudget: cfg.ChunkBudget,
 		Concurrency: 8, TimeZone: cfg.TimeZone,
@@ -279,9 +309,19 @@ func buildLoader(ctx context.Context) (*extract.Loader, error) {
 		Now: time.Now, Log: logger}, nil
 }
 
+// ticketStore is the warehouse as ExtractLoad's extract.Store: each chunk
+// stages in a load of its own (warehouse.StageChunk).
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
+}
+
 type enderDeps struct {
 	ender       *session.Ender
+	runs        runLog // sync_runs: the logout's requests, once
 	maxEventAge time.Duration
+	now         func() time.Time
 }
 
 func buildEnder(ctx context.Context) (*enderDeps, error) {
@@ -289,8 +329,14 @@ func buildEnder(ctx context.Context) (*enderDeps, error) {
 	if err != nil {
 		return nil, err
 	}
+	client, err := warehouse.NewClient(ctx, cfg.Project, cfg.BigQueryEmulatorHost)
+	if err != nil {
+		return nil, err
+	}
+	wh := warehouse.New(client, warehouse.Config{Dataset: cfg.Dataset, RunsTable: cfg.RunsTable,
+		Location: cfg.Location, Logger: logger, Now: time.Now})
 	return &enderDeps{ender: &session.Ender{Web: webClient(cfg, 0), Sealer: sealer, Log: logger},
-		maxEventAge: cfg.MaxEventAge}, nil
+		runs: wh, maxEventAge: cfg.MaxEventAge, now: time.Now}, nil
 }
 
 // respond writes a JSON answer.

@@ -64,8 +64,9 @@ resource "google_bigquery_dataset_iam_member" "extract_load" {
 }
 
 # StartLogin (draining expired pending logins before it starts one) and
-# CompleteLogin record a login whose code never came as a failed run: a MERGE
-# into sync_runs only, so each edits that table and no other. A table-level
+# CompleteLogin record a login whose code never came as a failed run (a MERGE
+# into sync_runs), and Logout adds its requests to the session's row (a
+# SELECT and an UPDATE of sync_runs): each edits that table and no other. A table-level
 # binding suffices for DML on it; the job itself needs bigquery.jobUser on the
 # project (iam.tf). (BigQuery: "Control access to resources with IAM",
 # table-level roles; https://cloud.google.com/bigquery/docs/control-access-to-resources-iam)

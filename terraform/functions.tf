@@ -14,10 +14,11 @@ locals {
     WEB_BASE_URL         = var.web_base_url
   }
 
-  # The run log (sync_runs): ExtractLoad writes every session there, and
-  # StartLogin and CompleteLogin record a login whose code never came. All
-  # three must name the same table in the same location, or the MERGE of a
-  # failed login goes to a dataset that does not exist (the defaults are
+  # The run log (sync_runs): ExtractLoad writes every session there,
+  # StartLogin and CompleteLogin record a login whose code never came, and
+  # Logout adds its requests to the session's row. All four must name the
+  # same table in the same location, or a write goes to a dataset that does
+  # not exist (the defaults are
   # tiflux/sync_runs in US; a southamerica-east1 deployment is elsewhere).
   # CompleteLogin's time limit, which the lease on a pending login outlasts
   # (pubsub.tf).
@@ -129,7 +130,8 @@ locals {
       max_instances = 2
       memory        = "256Mi"
       publishes     = []
-      environment = merge(local.common_environment, {
+      # Logout adds its requests to the session's sync_runs row, once.
+      environment = merge(local.common_environment, local.run_log_environment, {
         WEB_LOGOUT_PATH       = var.web_paths.logout
         MAX_EVENT_AGE_MINUTES = tostring(var.max_event_age_minutes)
       })

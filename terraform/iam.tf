@@ -65,15 +65,17 @@ resource "google_storage_bucket_iam_member" "build_source" {
   member = local.build_member
 }
 
-# The functions that write only sync_runs (a failed login): StartLogin and
-# CompleteLogin. ExtractLoad edits the whole dataset (bigquery.tf).
+# The functions that write only sync_runs: StartLogin and CompleteLogin (a
+# failed login), Logout (its requests, added to the session's row).
+# ExtractLoad edits the whole dataset (bigquery.tf).
 locals {
-  run_log_writers = ["start_login", "complete_login"]
+  run_log_writers = ["start_login", "complete_login", "logout"]
 }
 
-# ExtractLoad runs its load and MERGE as query jobs, and StartLogin and
-# CompleteLogin their MERGE of a failed login into sync_runs; jobs are
-# project-wide (roles/bigquery.jobUser holds bigquery.jobs.create).
+# ExtractLoad runs its load and MERGE as query jobs, StartLogin and
+# CompleteLogin their MERGE of a failed login into sync_runs, and Logout its
+# read and UPDATE of the session's row; jobs are project-wide
+# (roles/bigquery.jobUser holds bigquery.jobs.create).
 resource "google_project_iam_member" "bigquery_job_user" {
   for_each = toset(concat(["extract_load"], local.run_log_writers))
 

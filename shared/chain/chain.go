@@ -1,6 +1,7 @@
 // Package chain defines the messages that join the four functions (CONTRACT
 // section 3): their event names, bodies and attributes, and how they are
-// encoded and checked. It has no outside dependencies. Secrets travel only
+// encoded and checked, and the record of a session's run (Run, one sync_runs
+// row). It has no outside dependencies. Secrets travel only
 // sealed (see package seal); nothing here holds a token in clear.
 package chain
 
@@ -49,14 +50,32 @@ const (
 	AuthAPIToken Auth = "api-token"
 )
 
-// Outcome is how a session's load ended.
+// Outcome is how a session's load ended, or that it runs.
 type Outcome string
 
-// Outcomes of a load.
+// Outcomes of a load. A run only moves from running to ok or failed; a
+// load-finished message carries ok or failed.
 const (
-	OutcomeOK     Outcome = "ok"
-	OutcomeFailed Outcome = "failed"
+	OutcomeRunning Outcome = "running"
+	OutcomeOK      Outcome = "ok"
+	OutcomeFailed  Outcome = "failed"
 )
+
+// Run is the record of one session: its sync_runs row (CONTRACT section 6).
+// Zero times are NULL.
+type Run struct {
+	SessionID   string
+	Auth        Auth
+	Mode        Mode // resolved: full or incremental (auto when a login failed before it could be resolved)
+	WindowFrom  time.Time
+	WindowTo    time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time // zero while running
+	Totals                // pages, requests, tickets and the rest, over all chunks
+	Outcome     Outcome
+	Error       string    // why it failed; no secrets
+	LoggedOutAt time.Time // when Logout closed the row (warehouse.RecordLogout); zero before
+}
 
 // LoginPending is published by StartLogin while the code is on its way.
 type LoginPending struct {
@@ -65,6 +84,11 @@ type LoginPending struct {
 	RequestedAt time.Time `json:"requested_at"`
 	ExpiresAt   time.Time `json:"expires_at"`
 	Mode        Mode      `json:"mode"`
+	// LoginRequests are the HTTP requests the login has sent to the web
+	// system so far (the login POST, retries included), so that sync_runs
+	// counts every request of the session (CONTRACT section 6). Optional:
+	// a message from before it existed reads as 0.
+	LoginRequests int64 `json:"login_requests,omitempty"`
 }
 
 // SessionReady starts (EventSessionReady) or continues (EventSessionContinue,
@@ -77,12 +101,19 @@ type SessionReady struct {
 	RequestedAt time.Time `json:"requested_at"`
 	Cursor      *Cursor   `json:"cursor,omitempty"`
 	Chunk       int       `json:"chunk,omitempty"`
+	// LoginRequests are the HTTP requests of the login (login POST and code
+	// exchange, retries included; 0 in api-token mode): ExtractLoad starts
+	// the session's request count from it. Optional: a message from before
+	// it existed reads as 0. A continuation carries it unchanged; the
+	// cursor's totals already include it.
+	LoginRequests int64 `json:"login_requests,omitempty"`
 }
 
 // Cursor is where a pull too long for one invocation goes on.
 //
 // A pull runs its passes in order: main (the window), changed (full mode,
-// what changed since the previous successful pull began), canceled (the
+// what changed since the previous successful pull began), changed_canceled
+// (the same window with filter_by=canceled), canceled (the
 // filter_by=canceled pass over the created window), reconcile (the open
 // list), sweeps (what changed while the pull ran), then reconcile again (the
 // tickets the table holds as aberto missing from the open list, by number).
@@ -121,15 +152,33 @@ type Cursor struct {
 	// pass) has read, over its re-reads; Rereads counts those re-reads.
 	Seen    []int64 `json:"seen,omitempty"`
 	Rereads int     `json:"rereads,omitempty"`
+	// Matched is what X-Total-Items said so far in the current reading of
+	// the slice or pass, when that reading goes on in the next chunk; nil:
+	// nothing yet.
+	Matched *Matched `json:"matched,omitempty"`
 	// ListDone: the reconciliation's open list is read; Open holds its
 	// numbers and those of the tickets read by number since. Once the
 	// sweeps are over, PhaseReconcile reads by number the tickets the table
 	// holds as aberto that are not in Open.
 	ListDone bool    `json:"list_done,omitempty"`
 	Open     []int64 `json:"open,omitempty"`
+	// Listed (full mode) are the numbers every list pass of this pull has
+	// read so far. The reconciliation reads by number each ticket the table
+	// holds as created in the window that no list showed: deleted, or
+	// skipped by an unstable list.
+	Listed NumberSet `json:"listed,omitzero"`
 	// FieldsLogged are the field names already logged as field errors in
 	// this pull (each is logged once per run).
 	FieldsLogged []string `json:"fields_logged,omitempty"`
+}
+
+// Matched is what the list's X-Total-Items said over one reading of a
+// slice or pass: a reading that read fewer distinct tickets than the
+// smallest total, or saw the total fall between two pages, skipped some.
+type Matched struct {
+	Min  int  `json:"min"`            // the smallest total; -1: none sent
+	Last int  `json:"last"`           // the previous page's total; -1: none
+	Fell bool `json:"fell,omitempty"` // a total fell between two pages
 }
 
 // Phase is the pass a pull is in.
@@ -137,11 +186,16 @@ type Phase string
 
 // Passes of a pull, in order (see Cursor).
 const (
-	PhaseMain      Phase = "main"
-	PhaseChanged   Phase = "changed"
-	PhaseCanceled  Phase = "canceled"
-	PhaseSweep     Phase = "sweep"
-	PhaseReconcile Phase = "reconcile"
+	PhaseMain    Phase = "main"
+	PhaseChanged Phase = "changed"
+	// PhaseChangedCanceled reads filter_by=canceled over the changed
+	// window: a ticket canceled since the previous pull that was created
+	// before the window shows in no other list (filter_by=all may leave
+	// canceled tickets out).
+	PhaseChangedCanceled Phase = "changed_canceled"
+	PhaseCanceled        Phase = "canceled"
+	PhaseSweep           Phase = "sweep"
+	PhaseReconcile       Phase = "reconcile"
 )
 
 // Totals add up a session's work across chunks.
@@ -316,6 +370,8 @@ func (m LoginPending) validate() error {
 		return errors.New("requested_at and expires_at are required")
 	case !m.ExpiresAt.After(m.RequestedAt):
 		return errors.New("expires_at must be after requested_at")
+	case m.LoginRequests < 0:
+		return errors.New("login_requests must not be negative")
 	}
 	_, err := ParseMode(string(m.Mode))
 	return err
@@ -335,6 +391,8 @@ func (m SessionReady) validate() error {
 		return errors.New("chunk must not be negative")
 	case (m.Cursor == nil) != (m.Chunk == 0):
 		return errors.New("a continuation has both a cursor and a chunk number > 0")
+	case m.LoginRequests < 0:
+		return errors.New("login_requests must not be negative")
 	}
 	if _, err := ParseMode(string(m.Mode)); err != nil {
 		return err
@@ -356,7 +414,7 @@ func (m SessionReady) validate() error {
 
 func (p Phase) valid() bool {
 	switch p {
-	case PhaseMain, PhaseChanged, PhaseCanceled, PhaseSweep, PhaseReconcile:
+	case PhaseMain, PhaseChanged, PhaseChangedCanceled, PhaseCanceled, PhaseSweep, PhaseReconcile:
 		return true
 	}
 	return false

@@ -18,12 +18,12 @@ var (
 
 func loginPending() chain.LoginPending {
 	return chain.LoginPending{SessionID: "s-20261129-abc", TmpSealed: "c2VhbGVkLXRtcA==",
-		RequestedAt: t0, ExpiresAt: t0.Add(10 * time.Minute), Mode: chain.ModeAuto}
+		RequestedAt: t0, ExpiresAt: t0.Add(10 * time.Minute), Mode: chain.ModeAuto, LoginRequests: 1}
 }
 
 func sessionReady() chain.SessionReady {
 	return chain.SessionReady{SessionID: "s-20261129-abc", TokenSealed: "c2VhbGVkLXRva2Vu",
-		Auth: chain.AuthOTP, Mode: chain.ModeIncremental, RequestedAt: t0}
+		Auth: chain.AuthOTP, Mode: chain.ModeIncremental, RequestedAt: t0, LoginRequests: 2}
 }
 
 func cursor() *chain.Cursor {
@@ -153,7 +153,12 @@ func TestSessionReadyWireShape(t *testing.T) {
 		wantKeys   []string
 		absentKeys []string
 	}{
-		{"Ready", sessionReady(), []string{"session_id", "token_sealed", "auth", "mode", "requested_at"}, []string{"cursor", "chunk"}},
+		{"Ready", sessionReady(), []string{"session_id", "token_sealed", "auth", "mode", "requested_at", "login_requests"}, []string{"cursor", "chunk"}},
+		{"ReadyAPITokenNoLoginRequests", func() chain.SessionReady {
+			m := sessionReady()
+			m.Auth, m.LoginRequests = chain.AuthAPIToken, 0
+			return m
+		}(), []string{"session_id", "token_sealed", "auth", "mode", "requested_at"}, []string{"cursor", "chunk", "login_requests"}},
 		{"Continue", continuation(), []string{"session_id", "token_sealed", "auth", "mode", "requested_at", "cursor", "chunk"}, nil},
 	}
 	for _, tt := range tests {
@@ -353,6 +358,36 @@ func TestDecodeAccepts(t *testing.T) {
 			t.Errorf("got %v, want nil", err)
 		}
 	})
+	// login_requests came after the first deployment: a message in flight
+	// from before it has none and reads as 0.
+	t.Run("LoginPendingLoginRequestsMissing", func(t *testing.T) {
+		msg := mutate(t, chain.EncodeLoginPending, loginPending(), withBody("login_requests", nil))
+
+		got, err := chain.DecodeLoginPending(msg)
+
+		if err != nil || got.LoginRequests != 0 {
+			t.Errorf("got %d login requests, %v; want 0, nil", got.LoginRequests, err)
+		}
+	})
+	t.Run("SessionReadyLoginRequestsMissing", func(t *testing.T) {
+		msg := mutate(t, chain.EncodeSessionReady, continuation(), withBody("login_requests", nil))
+
+		got, err := chain.DecodeSessionReady(msg)
+
+		if err != nil || got.LoginRequests != 0 {
+			t.Errorf("got %d login requests, %v; want 0, nil", got.LoginRequests, err)
+		}
+	})
+	t.Run("LoginRequestsCarried", func(t *testing.T) {
+		p, err := chain.DecodeLoginPending(mutate(t, chain.EncodeLoginPending, loginPending(), withBody("login_requests", 7)))
+		if err != nil || p.LoginRequests != 7 {
+			t.Errorf("login-pending: got %d, %v; want 7, nil", p.LoginRequests, err)
+		}
+		r, err := chain.DecodeSessionReady(mutate(t, chain.EncodeSessionReady, sessionReady(), withBody("login_requests", 9)))
+		if err != nil || r.LoginRequests != 9 {
+			t.Errorf("session-ready: got %d, %v; want 9, nil", r.LoginRequests, err)
+		}
+	})
 	t.Run("LoadFinishedCountsMissing", func(t *testing.T) {
 		msg := mutate(t, chain.EncodeLoadFinished, loadFinished(), func(m *chain.Message) {
 			withBody("tickets", nil)(m)
@@ -390,6 +425,10 @@ func TestDecodeLoginPendingRejects(t *testing.T) {
 		{"ExpiresBeforeRequested", withBody("expires_at", t0.Add(-time.Second).Format(time.RFC3339Nano))},
 		{"TimeNotRFC3339", withBody("requested_at", "29/11/2026 03:00")},
 		{"TimeNumber", withBody("requested_at", 1764385200)},
+		{"LoginRequestsNegative", withBody("login_requests", -1)},
+		{"LoginRequestsFraction", withBody("login_requests", 1.5)},
+		{"LoginRequestsString", withBody("login_requests", "3")},
+		{"LoginRequestsOverflow", withBody("login_requests", json.Number("9223372036854775808"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -439,6 +478,10 @@ func TestDecodeSessionReadyRejects(t *testing.T) {
 		{"CursorStartedAtZero", cont, withCursor("started_at", "0001-01-01T00:00:00Z")},
 		{"CursorWindowBackwards", cont, withCursor("window_from", t0.Add(time.Hour).Format(time.RFC3339Nano))},
 		{"CursorTotalsNotObject", cont, withCursor("totals", 3)},
+		{"LoginRequestsNegative", ready, withBody("login_requests", -2)},
+		{"LoginRequestsFraction", cont, withBody("login_requests", 0.5)},
+		{"LoginRequestsString", ready, withBody("login_requests", "2")},
+		{"LoginRequestsObject", ready, withBody("login_requests", map[string]any{"n": 2})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,12 @@ func seed(f *testing.F, valid ...chain.Message) {
 		`"requested_at":"2026-11-29T03:00:00+23:59","expires_at":"2026-11-29T03:10:00.999999999999-00:30","mode":""}`), "s1", "")
 	f.Add([]byte(`{"SESSION_ID":"s1","Tmp_Sealed":"\ud800","token_sealed":"\xff","auth":"otp","requested_at":"0001-01-01T00:00:01+01:00",`+
 		`"expires_at":"9999-12-31T23:59:59Z","cursor":null,"chunk":0,"outcome":"ok","error":"\u0000"}`), "", "")
+	// login_requests, optional on login-pending and session-ready: absent,
+	// negative, huge, fractional, a string.
+	for _, n := range []string{`-1`, `9223372036854775807`, `9223372036854775808`, `1e3`, `2.5`, `"4"`, `null`} {
+		f.Add([]byte(`{"session_id":"s1","tmp_sealed":"x","token_sealed":"y","auth":"otp","requested_at":"2026-11-29T03:00:00Z",`+
+			`"expires_at":"2026-11-29T03:10:00Z","login_requests":`+n+`}`), "s1", "")
+	}
 }
 
 // must returns a function that fails tb unless the encoding it is given worked.

@@ -123,10 +123,11 @@ var readBy = map[string][]config.Function{
 	"TIMEZONE":                {config.ExtractLoad},
 	// StartLogin drains expired pending logins into sync_runs (issue 12);
 	// CompleteLogin records the ones it drops there too.
-	"BQ_DATASET":          {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	// Logout adds its requests to the session's row (issue 11).
+	"BQ_DATASET":          {config.StartLogin, config.CompleteLogin, config.ExtractLoad, config.Logout},
 	"BQ_TABLE":            {config.ExtractLoad},
-	"BQ_RUNS_TABLE":       {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
-	"BQ_LOCATION":         {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
+	"BQ_RUNS_TABLE":       {config.StartLogin, config.CompleteLogin, config.ExtractLoad, config.Logout},
+	"BQ_LOCATION":         {config.StartLogin, config.CompleteLogin, config.ExtractLoad, config.Logout},
 	"TOPIC_LOGIN_PENDING": {config.StartLogin},
 	"SUB_LOGIN_PENDING":   {config.StartLogin, config.CompleteLogin},
 	"TOPIC_SESSION_READY": {config.StartLogin, config.CompleteLogin, config.ExtractLoad},
@@ -403,7 +404,8 @@ func TestLoadDefaults(t *testing.T) {
 			RatePerMin: 120, FullRefresh: 24 * time.Hour, TimeZone: saoPaulo, Dataset: "tiflux", Table: "tickets",
 			RunsTable: "sync_runs", Location: "US", TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
 			ChunkBudget: 360 * time.Second}},
-		{config.Logout, config.Config{LogoutPath: "/logout", MaxEventAge: 60 * time.Minute}},
+		{config.Logout, config.Config{LogoutPath: "/logout", MaxEventAge: 60 * time.Minute,
+			Dataset: "tiflux", RunsTable: "sync_runs", Location: "US"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.fn), func(t *testing.T) {

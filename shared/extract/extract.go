@@ -26,7 +26,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
@@ -41,21 +40,64 @@ type Web interface {
 	Stats() websystem.Stats
 }
 
-// Store is the warehouse.
+// Store is the tickets table, as a pull writes it.
 type Store interface {
-	Stage(ctx context.Context, sessionID, step string) (*warehouse.Stager, error)
-	Merge(ctx context.Context, sessionID, step string) (warehouse.MergeResult, error)
-	RecordRun(ctx context.Context, r warehouse.Run) error
-	Run(ctx context.Context, sessionID string) (*warehouse.Run, error)
-	LastSuccessfulRun(ctx context.Context, mode string) (*warehouse.Run, error)
-	// OpenNumbers lists the tickets the table holds as aberto.
+	// Stage opens the sink of one chunk of a session (chunk is
+	// SessionReady.Chunk). A chunk an earlier delivery staged gets a sink of
+	// its own: the redelivery reads again from its cursor, maybe further,
+	// and none of what it reads may be dropped. The sink is usable only when
+	// the error is nil; an error means nothing was staged, and the chunk is
+	// retried.
+	Stage(ctx context.Context, sessionID string, chunk int) (Sink, error)
+	// OpenNumbers lists the tickets the table holds as aberto. An error
+	// means the table could not be read; the chunk is retried.
 	OpenNumbers(ctx context.Context) ([]int64, error)
-	// MarkDeleted stores tickets as excluido and counts the rows it changed.
-	MarkDeleted(ctx context.Context, sessionID, step string, numbers []int64) (int64, error)
+	// NumbersCreated lists the tickets the table holds as created in
+	// [from, to), excluido ones left out. An error means the table could
+	// not be read; the chunk is retried.
+	NumbersCreated(ctx context.Context, from, to time.Time) ([]int64, error)
+}
+
+// Sink takes one chunk's rows, then moves them into the tickets table at
+// once. It is not safe for concurrent use.
+type Sink interface {
+	// Add stages one row. An error means the staging broke (its upload
+	// failed or was cancelled): the chunk must run again.
+	Add(row tickets.Row) error
+	// Load ends the staging and merges the staged rows into the table in
+	// one statement (CONTRACT section 6: a row replaces the table's when its
+	// atualizado_em_utc is newer, or equal with another situacao; a ticket
+	// staged twice counts once), then stores the tickets numbered in deleted
+	// as excluido. It returns Tickets (distinct tickets merged), Inserted,
+	// Updated and Reconciled (rows deleted changed). An error means the
+	// chunk must run again; the table holds all of the merge or none of it.
+	Load(ctx context.Context, deleted []int64) (chain.Totals, error)
+	// Abort drops what was staged: none of it reaches the table. Add and
+	// Load fail afterwards.
+	Abort()
+}
+
+// RunLog is sync_runs: one Run per session.
+type RunLog interface {
+	// Run returns the session's run, or nil when none is recorded. An error
+	// means the log could not be read.
+	Run(ctx context.Context, sessionID string) (*chain.Run, error)
+	// LastSuccessfulRun returns the newest run (by StartedAt) that ended ok
+	// with the given mode ("" for any), or nil when there is none. An error
+	// means the log could not be read.
+	LastSuccessfulRun(ctx context.Context, mode chain.Mode) (*chain.Run, error)
+	// RecordRun writes the session's run over what was recorded. The
+	// outcome only moves from running to ok or failed: a write that would
+	// move it back, or from one end to the other, changes nothing and is no
+	// error. An error means the run may not have been written.
+	RecordRun(ctx context.Context, r chain.Run) error
 }
 
 // Publisher puts a chain message on a topic.
 type Publisher interface {
+	// Publish returns the message's id once the topic holds it. An error
+	// means it may not have been published; publishing again is safe, as
+	// every consumer takes a message twice.
 	Publish(ctx context.Context, topic string, m chain.Message) (string, error)
 }
 
@@ -63,6 +105,7 @@ type Publisher interface {
 type Loader struct {
 	Web    Web
 	Store  Store
+	Runs   RunLog
 	Bus    Publisher
 	Sealer *seal.Sealer
 
@@ -101,16 +144,16 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	start := l.Now().UTC()
 	log := l.Log.With("session_id", m.SessionID, "chunk", m.Chunk)
 
-	run, err := l.Store.Run(ctx, m.SessionID)
+	run, err := l.Runs.Run(ctx, m.SessionID)
 	if err != nil {
 		return fmt.Errorf("read run log: %w", err)
 	}
-	if run != nil && run.Outcome != warehouse.OutcomeRunning {
+	if run != nil && run.Outcome != chain.OutcomeRunning {
 		// The run ended, but its load-finished may not have gone out (the
 		// publish failed, or the instance died after recording the end):
 		// publish it again, so that Logout follows. Logout is idempotent.
 		log.Info("session already finished; publishing load-finished again", "event", "sync.duplicate", "outcome", run.Outcome)
-		return l.publishFinished(ctx, m, chain.Outcome(run.Outcome), chain.Totals{Tickets: run.Tickets,
+		return l.publishFinished(ctx, m, run.Outcome, chain.Totals{Tickets: run.Tickets,
 			Inserted: run.Inserted, Updated: run.Updated}, run.Error)
 	}
 	if !published.IsZero() && start.Sub(published) > l.MaxEventAge {
@@ -132,7 +175,10 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 	}
 	log = log.With("mode", cur.Mode)
 
-	res, err := l.chunk(ctx, log, m, cur, token, start)
+	p := &pull{l: l, log: log, sessionID: m.SessionID, chunk: m.Chunk, token: token, start: start,
+		staged: map[int64]string{}, badFields: map[int64]bool{}}
+	err = p.load(ctx, cur)
+	res := p.res
 	if err != nil {
 		if websystem.Permanent(err) {
 			return l.giveUp(ctx, log, m, run, &res.next, errors.New(describe(err)))
@@ -152,7 +198,7 @@ func (l *Loader) Handle(ctx context.Context, m chain.SessionReady, published tim
 		if err != nil {
 			return l.giveUp(ctx, log, m, run, &res.next, err)
 		}
-		if err := l.record(ctx, m, &res.next, warehouse.OutcomeRunning, ""); err != nil {
+		if err := l.record(ctx, m, &res.next, chain.OutcomeRunning, ""); err != nil {
 			return err
 		}
 		if _, err := l.Bus.Publish(ctx, l.TopicSessionReady, msg); err != nil {
@@ -171,12 +217,12 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	// Every pull, whatever its mode, reads what changed since the previous
 	// successful one began (CONTRACT section 6), so the last run is needed
 	// in full mode too.
-	last, err := l.Store.LastSuccessfulRun(ctx, "")
+	last, err := l.Runs.LastSuccessfulRun(ctx, "")
 	if err != nil {
 		return nil, fmt.Errorf("read last run: %w", err)
 	}
 	if mode == chain.ModeAuto {
-		lastFull, err := l.Store.LastSuccessfulRun(ctx, string(chain.ModeFull))
+		lastFull, err := l.Runs.LastSuccessfulRun(ctx, chain.ModeFull)
 		if err != nil {
 			return nil, fmt.Errorf("read last full run: %w", err)
 		}
@@ -190,7 +236,9 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 		mode = chain.ModeFull
 	}
 	c := &chain.Cursor{Mode: mode, WindowTo: now, StartedAt: now, Phase: chain.PhaseMain, Page: 1,
-		CanceledFrom: now.AddDate(0, 0, -l.WindowDays)}
+		CanceledFrom: now.AddDate(0, 0, -l.WindowDays),
+		// The session's request count starts with its login's (CONTRACT section 6).
+		Totals: chain.Totals{Requests: m.LoginRequests}}
 	if last != nil && !last.StartedAt.IsZero() {
 		c.ChangedFrom = last.StartedAt.Add(-l.Overlap)
 	}
@@ -200,7 +248,7 @@ func (l *Loader) begin(ctx context.Context, log *slog.Logger, m chain.SessionRea
 	} else {
 		c.WindowFrom = c.ChangedFrom
 	}
-	if err := l.record(ctx, m, c, warehouse.OutcomeRunning, ""); err != nil {
+	if err := l.record(ctx, m, c, chain.OutcomeRunning, ""); err != nil {
 		return nil, err
 	}
 	log.Info("load started", "event", "sync.started", "mode", mode, "window_from", c.WindowFrom,
@@ -213,86 +261,70 @@ type chunkResult struct {
 	done bool
 }
 
-// chunk fetches from cur until the pull ends or the budget runs out, then
-// loads and merges what it fetched.
-func (l *Loader) chunk(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, token string, start time.Time) (chunkResult, error) {
-	res := chunkResult{next: *cur}
-	if res.next.Mode == chain.ModeFull && res.next.Phase == chain.PhaseMain && res.next.SliceTo.IsZero() {
-		// A cursor from before the window was sliced: one slice, the window.
-		res.next.SliceFrom, res.next.SliceTo = res.next.WindowFrom, res.next.WindowTo
-	}
-	res.next.Seen = slices.Clone(cur.Seen)
-	res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
-	step := fmt.Sprintf("c%d", m.Chunk)
-	stager, err := l.Store.Stage(ctx, m.SessionID, step)
-	for retry := 1; err == nil && stager.Reused(); retry++ {
-		// An earlier delivery of this chunk loaded (and may have merged) what
-		// it read, but how far it read was lost with its continuation. This
-		// delivery reads again from the cursor, maybe further, and its cursor
-		// moves past all it reads, so its rows need a load of their own: an
-		// attached load would drop them. Merging a ticket twice changes nothing.
-		step = fmt.Sprintf("c%d_r%d", m.Chunk, retry)
-		stager, err = l.Store.Stage(ctx, m.SessionID, step)
-	}
-	if err != nil {
-		return res, fmt.Errorf("stage: %w", err)
-	}
-	before := l.Web.Stats()
-	var t chain.Totals
-	f := &fetcher{l: l, log: log, sessionID: m.SessionID, step: step, token: token, start: start,
-		stager: stager, res: &res, t: &t, staged: map[int64]string{}, badFields: map[int64]bool{}}
-	fetchErr := f.run(ctx)
-	t.Requests = l.Web.Stats().Requests - before.Requests
-
-	if fetchErr != nil && !websystem.Permanent(fetchErr) {
-		stager.Abort()
-		res.next.Totals = cur.Totals.Add(t)
-		return res, fetchErr
-	}
-	// A permanent failure (token expired) still loads what was fetched, whole:
-	// the merge is one statement, so the table never holds half of it.
-	staged, err := stager.Close(ctx)
-	if err != nil {
-		return res, fmt.Errorf("load staging: %w", err)
-	}
-	if staged > 0 {
-		mr, err := l.Store.Merge(ctx, m.SessionID, step)
-		if err != nil {
-			return res, fmt.Errorf("merge: %w", err)
-		}
-		t.Inserted, t.Updated, t.Tickets = mr.Inserted, mr.Updated, mr.Tickets
-	}
-	if fetchErr == nil && len(f.deleted) > 0 {
-		// After the merge: a ticket staged in this chunk is in the table now.
-		n, err := l.Store.MarkDeleted(ctx, m.SessionID, step, f.deleted)
-		if err != nil {
-			return res, fmt.Errorf("mark deleted: %w", err)
-		}
-		t.Reconciled += n
-	}
-	res.next.Totals = cur.Totals.Add(t)
-	log.Info("chunk merged", "staged", staged, "inserted", t.Inserted, "updated", t.Updated,
-		"pages", t.Pages, "rejected", t.Rejected, "field_errors", t.FieldErrors, "reconciled", t.Reconciled)
-	return res, fetchErr
-}
-
-// fetcher is one chunk's fetching: it pages from res.next into stager,
-// advancing res.next, until the pull ends or the budget runs out.
-type fetcher struct {
+// pull is one invocation's part of a session's pull: one chunk. It fetches
+// from the cursor into the chunk's sink, advancing res.next, until the pull
+// ends or the budget runs out, then loads what it fetched.
+type pull struct {
 	l         *Loader
 	log       *slog.Logger
 	sessionID string
-	step      string
+	chunk     int // SessionReady.Chunk
 	token     string
 	start     time.Time
-	stager    *warehouse.Stager
-	res       *chunkResult
-	t         *chain.Totals
+
+	sink Sink
+	res  chunkResult  // where the next chunk starts; done when the pull ended
+	t    chain.Totals // this chunk's work
 
 	staged    map[int64]string // situacao of each ticket staged in this chunk
 	badFields map[int64]bool   // tickets of this chunk counted in field_errors
 	deleted   []int64          // reconciliation: tickets the system answered 404 for
 	pages     int              // pages and tickets read in this chunk
+}
+
+// load fetches from cur until the pull ends or the budget runs out, then
+// loads and merges what it fetched. f.res says where the next chunk starts,
+// also on an error.
+func (f *pull) load(ctx context.Context, cur *chain.Cursor) error {
+	f.res = chunkResult{next: *cur}
+	if f.res.next.Mode == chain.ModeFull && f.res.next.Phase == chain.PhaseMain && f.res.next.SliceTo.IsZero() {
+		// A cursor from before the window was sliced: one slice, the window.
+		f.res.next.SliceFrom, f.res.next.SliceTo = f.res.next.WindowFrom, f.res.next.WindowTo
+	}
+	f.res.next.Seen = slices.Clone(cur.Seen)
+	f.res.next.FieldsLogged = slices.Clone(cur.FieldsLogged)
+	f.res.next.Listed = cur.Listed.Clone()
+	sink, err := f.l.Store.Stage(ctx, f.sessionID, f.chunk)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	f.sink = sink
+	before := f.l.Web.Stats()
+	fetchErr := f.fetch(ctx)
+	f.t.Requests = f.l.Web.Stats().Requests - before.Requests
+
+	if fetchErr != nil && !websystem.Permanent(fetchErr) {
+		f.sink.Abort()
+		f.res.next.Totals = cur.Totals.Add(f.t)
+		return fetchErr
+	}
+	// A permanent failure (token expired) still loads what was fetched, whole:
+	// the merge is one statement, so the table never holds half of it. Its
+	// deletions wait for a pull that gets through.
+	var deleted []int64
+	if fetchErr == nil {
+		deleted = f.deleted
+	}
+	loaded, err := f.sink.Load(ctx, deleted)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	f.t.Inserted, f.t.Updated, f.t.Tickets = loaded.Inserted, loaded.Updated, loaded.Tickets
+	f.t.Reconciled += loaded.Reconciled
+	f.res.next.Totals = cur.Totals.Add(f.t)
+	f.log.Info("chunk merged", "inserted", f.t.Inserted, "updated", f.t.Updated,
+		"pages", f.t.Pages, "rejected", f.t.Rejected, "field_errors", f.t.FieldErrors, "reconciled", f.t.Reconciled)
+	return fetchErr
 }
 
 // Slices of a created_at window hold about targetSlicePages pages; one that
@@ -317,7 +349,7 @@ const maxSweeps = 4
 // read from.
 const sweepMargin = 2 * time.Second
 
-// run reads passes from res.next on:
+// fetch reads passes from res.next on:
 //
 //   - main: the window (full mode: tickets created in it, read in created_at
 //     slices; incremental: tickets changed since the previous successful
@@ -325,6 +357,9 @@ const sweepMargin = 2 * time.Second
 //   - changed (full mode): tickets changed since the previous successful pull
 //     began, created inside the window or not, so that no update is lost to a
 //     full pull;
+//   - changed_canceled: filter_by=canceled over the same changed window (in
+//     both modes), as all may leave canceled tickets out: one canceled since
+//     the previous pull but created before the window is in no other list;
 //   - canceled: filter_by=canceled over the created_at window now −
 //     WINDOW_DAYS .. the pull's start, staged as cancelado;
 //   - reconcile: the open list (filter_by=open, no dates), kept in the
@@ -350,7 +385,7 @@ const sweepMargin = 2 * time.Second
 // Fetching stops at the chunk budget, checked between pages, and at a
 // context deadline of the budget plus FetchGrace, which cuts short one
 // page's retries; the cursor then says where the next chunk goes on.
-func (f *fetcher) run(ctx context.Context) error {
+func (f *pull) fetch(ctx context.Context) error {
 	l := f.l
 	grace := l.FetchGrace
 	if grace <= 0 {
@@ -372,7 +407,7 @@ func (f *fetcher) run(ctx context.Context) error {
 	return err
 }
 
-func (f *fetcher) passes(ctx context.Context, over func() bool) error {
+func (f *pull) passes(ctx context.Context, over func() bool) error {
 	l, next := f.l, &f.res.next
 	for {
 		if next.Phase == chain.PhaseReconcile && next.ListDone {
@@ -386,9 +421,18 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 		}
 		total, shrunk, stopped := -1, false, false
 		last, fell := -1, false // the previous page's total; whether a total fell
+		if !fresh && next.Matched != nil {
+			// This reading began in an earlier chunk: one page per chunk
+			// must see a total fall as one chunk for the whole pass does.
+			total, last, fell = next.Matched.Min, next.Matched.Last, next.Matched.Fell
+		}
+		keep := func() {
+			next.Seen = keys(seen)
+			next.Matched = &chain.Matched{Min: total, Last: last, Fell: fell}
+		}
 		for page, err := range l.Web.Pages(ctx, f.token, q, l.Concurrency) {
 			if err != nil {
-				next.Seen = keys(seen)
+				keep()
 				return err
 			}
 			if next.PassStart.IsZero() && (next.Phase == chain.PhaseMain || next.Phase == chain.PhaseSweep) {
@@ -403,11 +447,14 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			f.t.Pages++
 			f.t.Rejected += int64(page.Rejected)
 			for _, tk := range page.Tickets {
-				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
+				if err := f.stage(tk, next.Phase == chain.PhaseCanceled || next.Phase == chain.PhaseChangedCanceled || next.Phase == chain.PhaseSweep && next.SweepCanceled); err != nil {
 					return err
 				}
 				if tk.Number != nil {
 					seen[*tk.Number] = true
+					if next.Mode == chain.ModeFull {
+						next.Listed.Add(*tk.Number)
+					}
 				}
 			}
 			// The smallest total the attempt saw: a created_at window only
@@ -452,7 +499,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 				break
 			}
 		}
-		next.Seen = keys(seen)
+		keep()
 		if stopped {
 			return nil // the next chunk goes on from next.Page
 		}
@@ -490,7 +537,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 			// filter_by=all: the pull's last list request is a whole sweep.
 			next.SweepLong = next.Page > 2
 			next.SweepCanceled = false
-			next.Seen, next.Rereads, next.Page = nil, 0, 1
+			next.Seen, next.Rereads, next.Page, next.Matched = nil, 0, 1, nil
 			if over() {
 				return nil
 			}
@@ -498,7 +545,7 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 		}
 		sweepDone := next.Phase == chain.PhaseSweep && next.Page <= 2 && !next.SweepLong
 		next.SweepLong = false
-		next.Seen, next.Rereads = nil, 0
+		next.Seen, next.Rereads, next.Matched = nil, 0, nil
 		if sliced(next) && next.SliceTo.Before(f.windowEnd(next)) {
 			// The next slice, sized by the last one's density.
 			end := f.windowEnd(next)
@@ -526,19 +573,26 @@ func (f *fetcher) passes(ctx context.Context, over func() bool) error {
 }
 
 // advance moves the cursor to the pass after the one that just ended.
-func (f *fetcher) advance(sweepDone bool) {
+func (f *pull) advance(sweepDone bool) {
 	next := f.res.next
 	c := &f.res.next
 	c.Page, c.SliceFrom, c.SliceTo = 1, time.Time{}, time.Time{}
 	switch next.Phase {
 	case chain.PhaseMain:
-		c.Phase = chain.PhaseChanged
-		if c.Mode != chain.ModeFull || c.ChangedFrom.IsZero() {
-			// Incremental: the main pass was the changed pass.
+		switch {
+		case c.ChangedFrom.IsZero():
+			// No previous pull: nothing changed since one.
 			c.Phase = chain.PhaseCanceled
 			c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
+		case c.Mode == chain.ModeFull:
+			c.Phase = chain.PhaseChanged
+		default:
+			// Incremental: the main pass was the changed pass.
+			c.Phase = chain.PhaseChangedCanceled
 		}
 	case chain.PhaseChanged:
+		c.Phase = chain.PhaseChangedCanceled
+	case chain.PhaseChangedCanceled:
 		c.Phase = chain.PhaseCanceled
 		c.SliceFrom, c.SliceTo = c.CanceledFrom, c.WindowTo
 	case chain.PhaseCanceled:
@@ -579,7 +633,7 @@ func (f *fetcher) advance(sweepDone bool) {
 // it now; a 404 marks it excluido. A ticket handled goes into next.Open, so a
 // chunk that runs out of budget here leaves the rest to the next chunk, which
 // asks the table again. When all are handled, the pull is done.
-func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
+func (f *pull) ghosts(ctx context.Context, over func() bool) error {
 	l, next := f.l, &f.res.next
 	held, err := l.Store.OpenNumbers(ctx)
 	if err != nil {
@@ -590,16 +644,35 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 		open[n] = true
 	}
 	var ghosts []int64
+	isHeld := make(map[int64]bool, len(held))
 	for _, n := range held {
+		isHeld[n] = true
 		// A ticket this chunk staged closed is not read again: the merge
 		// after this pass stores it so.
 		if !open[n] && (f.staged[n] == "" || f.staged[n] == tickets.SituacaoAberto) {
 			ghosts = append(ghosts, n)
 		}
 	}
+	unlisted := 0
+	if next.Mode == chain.ModeFull {
+		// A full pull listed every ticket of its window that exists: one
+		// the table holds (as fechado or cancelado too) that no list showed
+		// was deleted, or reopened and deleted before any pull saw it
+		// reopened; the open list cannot tell. Read those by number too.
+		inWindow, err := l.Store.NumbersCreated(ctx, next.WindowFrom, next.WindowTo)
+		if err != nil {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+		for _, n := range inWindow {
+			if !open[n] && !next.Listed.Has(n) && !isHeld[n] {
+				ghosts = append(ghosts, n)
+				unlisted++
+			}
+		}
+	}
 	slices.Sort(ghosts)
 	f.log.Info("reconciling the table's open tickets with the open list", "event", "sync.reconcile",
-		"open_in_table", len(held), "open_list", len(open), "missing", len(ghosts))
+		"open_in_table", len(held), "open_list", len(open), "missing", len(ghosts)-unlisted, "unlisted_in_window", unlisted)
 	for _, n := range ghosts {
 		tk, err := l.Web.Ticket(ctx, f.token, n)
 		switch {
@@ -611,7 +684,9 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 			if err := f.stage(tk, false); err != nil {
 				return err
 			}
-			if sit := f.staged[n]; sit != "" && sit != tickets.SituacaoAberto {
+			// Held as aberto, it was corrected; one the lists skipped was
+			// only read again.
+			if sit := f.staged[n]; isHeld[n] && sit != "" && sit != tickets.SituacaoAberto {
 				f.t.Reconciled++
 			}
 		}
@@ -627,7 +702,7 @@ func (f *fetcher) ghosts(ctx context.Context, over func() bool) error {
 
 // stage converts tk to a row and stages it; canceled forces the situacao
 // (the ticket came from the canceled pass).
-func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
+func (f *pull) stage(tk tickets.Ticket, canceled bool) error {
 	row, err := tickets.ToRow(tk, f.l.TimeZone, f.sessionID, f.start)
 	if err != nil {
 		f.t.Rejected++
@@ -652,7 +727,7 @@ func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
 			}
 		}
 	}
-	if err := f.stager.Add(row); err != nil {
+	if err := f.sink.Add(row); err != nil {
 		return fmt.Errorf("stage row: %w", err)
 	}
 	f.staged[row.NumeroTicket] = row.Situacao
@@ -661,7 +736,7 @@ func (f *fetcher) stage(tk tickets.Ticket, canceled bool) error {
 }
 
 // windowEnd is the end of the created_at window the sliced pass reads.
-func (f *fetcher) windowEnd(c *chain.Cursor) time.Time { return c.WindowTo }
+func (f *pull) windowEnd(c *chain.Cursor) time.Time { return c.WindowTo }
 
 // sliced reports whether the pass c is in reads a created_at window in slices.
 func sliced(c *chain.Cursor) bool { return !c.SliceTo.IsZero() }
@@ -703,6 +778,9 @@ func (l *Loader) query(cur *chain.Cursor) websystem.Query {
 			q.Status = websystem.StatusCanceled
 		}
 	case chain.PhaseChanged:
+		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
+	case chain.PhaseChangedCanceled:
+		q.Status = websystem.StatusCanceled
 		q.Filter = websystem.UpdatedBetween(cur.ChangedFrom, l.Now().Add(updatedOpenEnd))
 	case chain.PhaseCanceled:
 		q.Status = websystem.StatusCanceled
@@ -750,11 +828,11 @@ func describe(err error) string {
 }
 
 // giveUp records a permanent failure and publishes load-finished (failed).
-func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionReady, run *warehouse.Run, cur *chain.Cursor, cause error) error {
+func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionReady, run *chain.Run, cur *chain.Cursor, cause error) error {
 	if cur == nil {
-		cur = &chain.Cursor{Mode: m.Mode}
+		cur = &chain.Cursor{Mode: m.Mode, Totals: chain.Totals{Requests: m.LoginRequests}}
 		if run != nil {
-			cur.Mode, cur.WindowFrom, cur.WindowTo, cur.StartedAt = chain.Mode(run.Mode), run.WindowFrom, run.WindowTo, run.StartedAt
+			cur.Mode, cur.WindowFrom, cur.WindowTo, cur.StartedAt = run.Mode, run.WindowFrom, run.WindowTo, run.StartedAt
 		}
 	}
 	return l.finish(ctx, log, m, cur, chain.OutcomeFailed, cause.Error())
@@ -764,7 +842,7 @@ func (l *Loader) giveUp(ctx context.Context, log *slog.Logger, m chain.SessionRe
 // publish fails, the event is retried; the retry finds the run finished and
 // publishes load-finished again (Handle).
 func (l *Loader) finish(ctx context.Context, log *slog.Logger, m chain.SessionReady, cur *chain.Cursor, outcome chain.Outcome, reason string) error {
-	if err := l.record(ctx, m, cur, string(outcome), reason); err != nil {
+	if err := l.record(ctx, m, cur, outcome, reason); err != nil {
 		return err
 	}
 	if err := l.publishFinished(ctx, m, outcome, cur.Totals, reason); err != nil {
@@ -796,20 +874,18 @@ func (l *Loader) publishFinished(ctx context.Context, m chain.SessionReady, outc
 	return nil
 }
 
-func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cursor, outcome, reason string) error {
-	r := warehouse.Run{SessionID: m.SessionID, Auth: string(m.Auth), Mode: string(cur.Mode),
+// record writes the session's run as cur has it.
+func (l *Loader) record(ctx context.Context, m chain.SessionReady, cur *chain.Cursor, outcome chain.Outcome, reason string) error {
+	r := chain.Run{SessionID: m.SessionID, Auth: m.Auth, Mode: cur.Mode,
 		WindowFrom: cur.WindowFrom, WindowTo: cur.WindowTo, StartedAt: cur.StartedAt,
-		Pages: cur.Totals.Pages, Requests: cur.Totals.Requests, Tickets: cur.Totals.Tickets,
-		Rejected: cur.Totals.Rejected, FieldErrors: cur.Totals.FieldErrors,
-		Inserted: cur.Totals.Inserted, Updated: cur.Totals.Updated, Reconciled: cur.Totals.Reconciled,
-		Outcome: outcome, Error: reason}
+		Totals: cur.Totals, Outcome: outcome, Error: reason}
 	if r.StartedAt.IsZero() {
 		r.StartedAt = l.Now().UTC()
 	}
-	if outcome != warehouse.OutcomeRunning {
+	if outcome != chain.OutcomeRunning {
 		r.FinishedAt = l.Now().UTC()
 	}
-	if err := l.Store.RecordRun(ctx, r); err != nil {
+	if err := l.Runs.RecordRun(ctx, r); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package extract_test
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,6 +45,11 @@ const (
 var emu *bqemulator.Emulator
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// The fast tier (fast_test.go) needs no emulator; mustWorld skips.
+		os.Exit(m.Run())
+	}
 	os.Exit(bqemulator.RunTests(m, project, func(e *bqemulator.Emulator) { emu = e }))
 }
 
@@ -79,6 +85,9 @@ var seq atomic.Int64
 // mustWorld builds a world; tune adjusts the loader before use.
 func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader)) *world {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the BigQuery emulator; runs without -short")
+	}
 	ctx := context.Background()
 	simOpts.Email, simOpts.Password, simOpts.APIToken = testEmail, testPassword, testAPIToken
 	if simOpts.Days == 0 {
@@ -138,20 +147,35 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.loader = &extract.Loader{Web: w.web, Store: w.wh, Bus: b, Sealer: w.sealer,
-		WindowDays: 180, PageLimit: 200, FullRefresh: 24 * time.Hour, Overlap: 15 * time.Minute,
-		MaxEventAge: time.Hour, ChunkBudget: 5 * time.Minute, Concurrency: 4, TimeZone: saoPaulo,
-		TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
-		Now: time.Now, Log: log}
+	w.loader = newLoader(t, extract.Loader{Web: w.web, Store: ticketStore{w.wh}, Runs: w.wh, Bus: b,
+		Sealer: w.sealer, TimeZone: saoPaulo, Now: time.Now, Log: log}, w.logs, tune)
+	return w
+}
+
+// newLoader is the loader both tiers test: the seams and clock of l with the
+// tests' settings, adjusted by tune (may be nil). A failing test shows the
+// loader's logs, which go to logs.
+func newLoader(t *testing.T, l extract.Loader, logs *testkit.Buffer, tune func(*extract.Loader)) *extract.Loader {
+	t.Helper()
+	l.WindowDays, l.PageLimit, l.FullRefresh, l.Overlap = 180, 200, 24*time.Hour, 15*time.Minute
+	l.MaxEventAge, l.ChunkBudget, l.Concurrency = time.Hour, 5*time.Minute, 4
+	l.TopicSessionReady, l.TopicLoadFinished = "session-ready", "load-finished"
 	if tune != nil {
-		tune(w.loader)
+		tune(&l)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("loader logs:\n%s", w.logs.String())
+			t.Logf("loader logs:\n%s", logs.String())
 		}
 	})
-	return w
+	return &l
+}
+
+// ticketStore is the warehouse as extract.Store, as functions/setup.go wires it.
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
 }
 
 // session is a new session-ready message in api-token mode.
@@ -162,8 +186,32 @@ func (w *world) session(t *testing.T, mode chain.Mode) chain.SessionReady {
 
 func (w *world) sessionWith(t *testing.T, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
 	t.Helper()
+	return newSession(t, w.sealer, mode, auth, token)
+}
+
+// mustLogin logs in to sim with the e-mailed code and returns the session
+// token: the web system's, sealed raw as CompleteLogin does.
+func mustLogin(t *testing.T, web *websystem.Client, sim *websim.Server) string {
+	t.Helper()
+	ctx := context.Background()
+	tmp, err := web.StartLogin(ctx, testEmail, testPassword)
+	if err != nil {
+		t.Fatalf("StartLogin: %v", err)
+	}
+	code, _, _ := sim.LastCode()
+	token, err := web.FinishLogin(ctx, tmp, code)
+	if err != nil {
+		t.Fatalf("FinishLogin: %v", err)
+	}
+	return token
+}
+
+// newSession is a session-ready message of a new session, its token sealed
+// with s.
+func newSession(t *testing.T, s *seal.Sealer, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
+	t.Helper()
 	id := fmt.Sprintf("s%d-%d", seq.Add(1), time.Now().UnixNano())
-	sealed, err := w.sealer.Seal(token, id)
+	sealed, err := s.Seal(token, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,11 +229,27 @@ func (w *world) published(sessionID, event string) []chain.Message {
 	return out
 }
 
+// messages lists a session's messages of one event, oldest first, as a bus
+// holds them (world.published, memBus.published).
+type messages func(sessionID, event string) []chain.Message
+
 // finished decodes the session's load-finished messages.
 func (w *world) finished(t *testing.T, sessionID string) []chain.LoadFinished {
 	t.Helper()
+	return messages(w.published).finished(t, sessionID)
+}
+
+// drive runs a session to its end (messages.drive) with the world's loader.
+func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
+	t.Helper()
+	return messages(w.published).drive(t, w.loader, m, each)
+}
+
+// finished decodes the session's load-finished messages.
+func (p messages) finished(t *testing.T, sessionID string) []chain.LoadFinished {
+	t.Helper()
 	var out []chain.LoadFinished
-	for _, m := range w.published(sessionID, chain.EventLoadFinished) {
+	for _, m := range p(sessionID, chain.EventLoadFinished) {
 		f, err := chain.DecodeLoadFinished(m)
 		if err != nil {
 			t.Fatalf("DecodeLoadFinished: %v", err)
@@ -199,24 +263,24 @@ func (w *world) finished(t *testing.T, sessionID string) []chain.LoadFinished {
 // session.continue it publishes, until load-finished appears. It returns the
 // load-finished message and the number of chunks; after each chunk it calls
 // each (may be nil) with the chunk's number.
-func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
+func (p messages) drive(t *testing.T, l *extract.Loader, m chain.SessionReady, each func(chunk int)) (chain.LoadFinished, int) {
 	t.Helper()
 	ctx := context.Background()
 	seenCont := 0
 	for chunks := 1; chunks <= 100; chunks++ {
-		if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
+		if err := l.Handle(ctx, m, time.Now()); err != nil {
 			t.Fatalf("Handle chunk %d: got error %v, want nil", chunks, err)
 		}
 		if each != nil {
 			each(chunks)
 		}
-		if fin := w.finished(t, m.SessionID); len(fin) > 0 {
+		if fin := p.finished(t, m.SessionID); len(fin) > 0 {
 			if len(fin) > 1 {
 				t.Errorf("load-finished messages: got %d, want 1", len(fin))
 			}
 			return fin[0], chunks
 		}
-		conts := w.published(m.SessionID, chain.EventSessionContinue)
+		conts := p(m.SessionID, chain.EventSessionContinue)
 		if len(conts) != seenCont+1 {
 			t.Fatalf("after chunk %d: got %d new session.continue and no load-finished, want 1", chunks, len(conts)-seenCont)
 		}
@@ -235,7 +299,7 @@ func (w *world) drive(t *testing.T, m chain.SessionReady, each func(chunk int)) 
 }
 
 // run reads the session's sync_runs row.
-func (w *world) run(t *testing.T, sessionID string) *warehouse.Run {
+func (w *world) run(t *testing.T, sessionID string) *chain.Run {
 	t.Helper()
 	r, err := w.wh.Run(context.Background(), sessionID)
 	if err != nil {
@@ -497,9 +561,9 @@ func TestFullPull(t *testing.T) {
 		{"load-finished updated", fin.Updated, int64(0)},
 		{"load-finished auth", fin.Auth, chain.AuthAPIToken},
 		{"load-finished token_sealed", fin.TokenSealed, m.TokenSealed},
-		{"run outcome", r.Outcome, warehouse.OutcomeOK},
-		{"run mode", r.Mode, string(chain.ModeFull)},
-		{"run auth", r.Auth, string(chain.AuthAPIToken)},
+		{"run outcome", r.Outcome, chain.OutcomeOK},
+		{"run mode", r.Mode, chain.ModeFull},
+		{"run auth", r.Auth, chain.AuthAPIToken},
 		{"run tickets", r.Tickets, int64(n)},
 		{"run inserted", r.Inserted, int64(n)},
 		{"run requests (as the web system counted them)", r.Requests, reqs},
@@ -557,8 +621,8 @@ func TestContinuations(t *testing.T) {
 	fin, chunks := w.drive(t, m, func(chunk int) {
 		rows = append(rows, w.countRows(t))
 		if chunk == 1 {
-			if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
-				t.Errorf("run outcome after chunk 1: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
+			if r := w.run(t, m.SessionID); r.Outcome != chain.OutcomeRunning {
+				t.Errorf("run outcome after chunk 1: got %q, want %q", r.Outcome, chain.OutcomeRunning)
 			}
 		}
 	})
@@ -580,7 +644,7 @@ func TestContinuations(t *testing.T) {
 		t.Errorf("load-finished: got outcome %q tickets %d inserted %d, want ok ≥%d %d", fin.Outcome, fin.Tickets, fin.Inserted, n, n)
 	}
 	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeOK || r.Tickets != fin.Tickets || r.Requests != int64(w.ticketRequests()) {
+	if r.Outcome != chain.OutcomeOK || r.Tickets != fin.Tickets || r.Requests != int64(w.ticketRequests()) {
 		t.Errorf("run: got outcome %q tickets %d requests %d, want ok %d %d", r.Outcome, r.Tickets, r.Requests, fin.Tickets, w.ticketRequests())
 	}
 	w.wantTableIs(t, w.truth())
@@ -593,7 +657,6 @@ func TestContinuations(t *testing.T) {
 // every request sent in it: the cases keep that under a page, or the sweeps
 // would never fit on one page and the pull would not end.
 func TestChurn(t *testing.T) {
-	quarantined(t)
 	for _, c := range []struct {
 		name    string
 		tickets int
@@ -625,9 +688,18 @@ func TestChurn(t *testing.T) {
 				t.Fatalf("load-finished outcome: got %q (%s), want ok", fin.Outcome, fin.Error)
 			}
 			table := w.table(t)
-			missing, stale := compare(table, before, end, prev)
+			// The reconciliation reads tickets by number after the last list
+			// request: a row may also hold the state the pull ends on.
+			now := byNumber(t, w.truth())
+			missing, stale := compare(table, before, end, prev, now)
 			if missing != 0 || stale != 0 {
 				t.Errorf("after the pull: got %d missing (of %d there at its start), %d stale; want 0, 0", missing, len(before), stale)
+				_, endSit := w.ov.truth(simTickets(w.sim))
+				for n := range before {
+					if _, ok := table[n]; !ok {
+						t.Logf("ticket %d: no row; at the start updated %v, now %v %s", n, before[n], end[n], endSit[n])
+					}
+				}
 				sit := w.situacoes(t)
 				for n, got := range table {
 					if want, ok := end[n]; ok && !got.Equal(want) && !got.Equal(prev[n]) {
@@ -653,17 +725,8 @@ func TestTokenExpiresMidPull(t *testing.T) {
 	w := mustWorld(t, websim.Options{Tickets: n, Seed: 4, TokenTTLRequests: 3}, func(l *extract.Loader) {
 		l.PageLimit = 100
 	})
-	// A real login: the token is the web system's, sealed raw as CompleteLogin does.
 	ctx := context.Background()
-	tmp, err := w.web.StartLogin(ctx, testEmail, testPassword)
-	if err != nil {
-		t.Fatalf("StartLogin: %v", err)
-	}
-	code, _, _ := w.sim.LastCode()
-	token, err := w.web.FinishLogin(ctx, tmp, code)
-	if err != nil {
-		t.Fatalf("FinishLogin: %v", err)
-	}
+	token := mustLogin(t, w.web, w.sim)
 	m := w.sessionWith(t, chain.ModeFull, chain.AuthOTP, token)
 
 	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
@@ -678,7 +741,7 @@ func TestTokenExpiresMidPull(t *testing.T) {
 	if fin.Outcome != chain.OutcomeFailed || fin.Error == "" {
 		t.Errorf("load-finished: got outcome %q error %q, want failed with a reason", fin.Outcome, fin.Error)
 	}
-	if r.Outcome != warehouse.OutcomeFailed || r.Error == "" {
+	if r.Outcome != chain.OutcomeFailed || r.Error == "" {
 		t.Errorf("run: got outcome %q error %q, want failed with a reason", r.Outcome, r.Error)
 	}
 	if rows == 0 || rows >= n || rows%100 != 0 {
@@ -698,72 +761,6 @@ func TestTokenExpiresMidPull(t *testing.T) {
 	w.wantNoSecrets(t, token)
 }
 
-func TestTransientFailure(t *testing.T) {
-	const n = 300
-	w := mustWorld(t, websim.Options{Tickets: n, Seed: 5}, nil)
-	m := w.session(t, chain.ModeFull)
-	ctx := context.Background()
-
-	w.sim.SetFaults(1, 0, 0)
-	err := w.loader.Handle(ctx, m, time.Now())
-
-	if err == nil {
-		t.Fatalf("Handle with every request failing: got nil, want an error (retry)")
-	}
-	if got := len(w.finished(t, m.SessionID)); got != 0 {
-		t.Errorf("load-finished after a transient failure: got %d, want 0", got)
-	}
-	if got := w.countRows(t); got != 0 {
-		t.Errorf("rows after a transient failure: got %d, want 0", got)
-	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeRunning {
-		t.Errorf("run outcome: got %q, want %q", r.Outcome, warehouse.OutcomeRunning)
-	}
-
-	w.sim.SetFaults(0, 0, 0)
-	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
-		t.Fatalf("Handle on redelivery: got %v, want nil", err)
-	}
-
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeOK || fins[0].Tickets != n {
-		t.Errorf("load-finished: got %+v, want one ok with %d tickets", fins, n)
-	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
-		t.Errorf("run outcome: got %q, want ok", r.Outcome)
-	}
-	w.wantTableIs(t, w.truth())
-	w.wantNoSecrets(t, testAPIToken)
-}
-
-func TestEventTooOld(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 50, Seed: 6}, func(l *extract.Loader) {
-		l.MaxEventAge = time.Hour
-	})
-	m := w.session(t, chain.ModeFull)
-
-	err := w.loader.Handle(context.Background(), m, time.Now().Add(-2*time.Hour))
-
-	if err != nil {
-		t.Fatalf("Handle: got %v, want nil (given up)", err)
-	}
-	if got := w.ticketRequests(); got != 0 {
-		t.Errorf("ticket requests: got %d, want 0", got)
-	}
-	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeFailed || !strings.Contains(r.Error, "MAX_EVENT_AGE") {
-		t.Errorf("run: got outcome %q error %q, want failed naming MAX_EVENT_AGE", r.Outcome, r.Error)
-	}
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeFailed || fins[0].TokenSealed != m.TokenSealed {
-		t.Errorf("load-finished: got %+v, want one failed carrying the sealed token (for Logout)", fins)
-	}
-	if got := w.countRows(t); got != 0 {
-		t.Errorf("rows: got %d, want 0", got)
-	}
-	w.wantNoSecrets(t, testAPIToken)
-}
-
 func TestAutoMode(t *testing.T) {
 	const n = 1000
 	w := mustWorld(t, websim.Options{Tickets: n, Seed: 7}, nil)
@@ -772,7 +769,7 @@ func TestAutoMode(t *testing.T) {
 	if fin, _ := w.drive(t, first, nil); fin.Outcome != chain.OutcomeOK {
 		t.Fatalf("first session: got %q (%s), want ok", fin.Outcome, fin.Error)
 	}
-	if r := w.run(t, first.SessionID); r.Mode != string(chain.ModeFull) {
+	if r := w.run(t, first.SessionID); r.Mode != chain.ModeFull {
 		t.Errorf("first auto session's mode: got %q, want full (no full pull yet)", r.Mode)
 	}
 
@@ -782,7 +779,7 @@ func TestAutoMode(t *testing.T) {
 	fin, _ := w.drive(t, second, nil)
 
 	r := w.run(t, second.SessionID)
-	if r.Mode != string(chain.ModeIncremental) {
+	if r.Mode != chain.ModeIncremental {
 		t.Errorf("second auto session's mode: got %q, want incremental (full pull minutes ago)", r.Mode)
 	}
 	if fin.Outcome != chain.OutcomeOK || fin.Updated != int64(changed) || fin.Inserted != 0 {

@@ -2,8 +2,6 @@ package extract_test
 
 import (
 	"context"
-	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 
 // mustOK drives a session of the given mode to its end and fails unless ok.
@@ -46,7 +43,6 @@ func isOpen(t tickets.Ticket) bool { return t.IsClosed != nil && !*t.IsClosed }
 // also tickets created before its window: neither an update made before an
 // incremental run's successor nor one to an old ticket is lost to a full pull.
 func TestNoUpdateLostToFullPull(t *testing.T) {
-	quarantined(t)
 	w := mustWorld(t, websim.Options{Tickets: 600, Days: 30, Seed: 11}, func(l *extract.Loader) {
 		l.WindowDays = 60
 	})
@@ -61,7 +57,7 @@ func TestNoUpdateLostToFullPull(t *testing.T) {
 	w.loader.WindowDays = 10
 	m, fin := w.mustOK(t, chain.ModeFull)
 
-	if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeFull) {
+	if r := w.run(t, m.SessionID); r.Mode != chain.ModeFull {
 		t.Errorf("mode: got %q, want full", r.Mode)
 	}
 	if fin.Updated < int64(touched) {
@@ -102,7 +98,7 @@ func TestCanceledPass(t *testing.T) {
 		}
 		w.ov.mu.Unlock()
 		m, _ := w.mustOK(t, chain.ModeIncremental)
-		if r := w.run(t, m.SessionID); r.Mode != string(chain.ModeIncremental) {
+		if r := w.run(t, m.SessionID); r.Mode != chain.ModeIncremental {
 			t.Errorf("mode: got %q, want incremental", r.Mode)
 		}
 		w.wantSituacao(t, nil)
@@ -186,6 +182,68 @@ func TestReconciliation(t *testing.T) {
 	})
 }
 
+// A ticket the table holds as fechado or cancelado that the system then
+// deletes shows in no list: the open list's reconciliation cannot see it
+// (it reads only tickets held as aberto), so an incremental pull leaves it;
+// the next full pull, which lists its whole window, reads the tickets of the
+// window no list showed by number and marks them excluido. (websim's churn
+// made such a ticket: closed, read fechado, reopened and deleted before any
+// pull saw it reopened.)
+func TestFullPullFindsDeletedClosedTickets(t *testing.T) {
+	w := mustWorld(t, websim.Options{Tickets: 600, Seed: 21}, func(l *extract.Loader) { l.PageLimit = 100 })
+	w.mustOK(t, chain.ModeFull)
+	_, sit := w.ov.truth(simTickets(w.sim))
+	var gone []int64
+	for _, n := range numbers(simTickets(w.sim), 600, func(tk tickets.Ticket) bool { return !isOpen(tk) }) {
+		if len(gone) < 8 && (sit[n] == tickets.SituacaoFechado || sit[n] == tickets.SituacaoCancelado) {
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) != 8 {
+		t.Fatalf("closed or canceled tickets: got %d, want 8", len(gone))
+	}
+	w.ov.mu.Lock()
+	for _, n := range gone {
+		w.ov.deleted[n] = true
+	}
+	w.ov.mu.Unlock()
+	held := func() (excluido int) {
+		s := w.situacoes(t)
+		for _, n := range gone {
+			if s[n] == tickets.SituacaoExcluido {
+				excluido++
+			}
+		}
+		return excluido
+	}
+
+	w.mustOK(t, chain.ModeIncremental)
+	if got := held(); got != 0 {
+		t.Errorf("after an incremental pull: %d of the deleted closed tickets excluido; want 0 (no list shows them, none is held aberto)", got)
+	}
+
+	before := w.ov.byKind()["one"]
+	m, _ := w.mustOK(t, chain.ModeFull)
+	if got := held(); got != len(gone) {
+		t.Errorf("after the next full pull: %d of %d deleted closed tickets excluido, want all", got, len(gone))
+	}
+	r := w.run(t, m.SessionID)
+	if r.Reconciled != int64(len(gone)) {
+		t.Errorf("full pull reconciled: got %d, want %d", r.Reconciled, len(gone))
+	}
+	// Only the tickets no list showed are read by number.
+	if one := w.ov.byKind()["one"] - before; one != len(gone) {
+		t.Errorf("one-ticket requests: got %d, want %d", one, len(gone))
+	}
+	_, want := w.ov.truth(simTickets(w.sim))
+	got := w.situacoes(t)
+	for n, s := range want {
+		if got[n] != s {
+			t.Errorf("ticket %d: situacao %q, want %q", n, got[n], s)
+		}
+	}
+}
+
 // An unstable order (an updated ticket jumps to the end, the rest move up a
 // page) with tickets changing while the pull pages: X-Total-Items shows the
 // passes that skipped tickets, and re-reading them leaves none missing.
@@ -231,175 +289,4 @@ func TestUnstableOrder(t *testing.T) {
 			}
 		})
 	}
-}
-
-// A 403 (licence or permission missing) can never succeed: the pull ends at
-// once after one list request, failed, with the status and error_code and
-// what to fix in sync_runs.error (not the web system's message), and
-// load-finished goes out so Logout follows.
-func TestForbiddenEndsAtOnce(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 15}, nil)
-	w.ov.forbidden = true
-	m := w.session(t, chain.ModeFull)
-
-	if err := w.loader.Handle(context.Background(), m, time.Now()); err != nil {
-		t.Fatalf("Handle: got %v, want nil (a 403 is permanent)", err)
-	}
-
-	if got := w.ticketRequests(); got != 1 {
-		t.Errorf("ticket requests: got %d, want 1", got)
-	}
-	r := w.run(t, m.SessionID)
-	if r.Outcome != warehouse.OutcomeFailed {
-		t.Errorf("run outcome: got %q, want failed", r.Outcome)
-	}
-	for _, want := range []string{"403", "40301", "licence"} {
-		if !strings.Contains(r.Error, want) {
-			t.Errorf("run error %q: want it to name %q", r.Error, want)
-		}
-	}
-	if strings.Contains(r.Error, "Usuário") {
-		t.Errorf("run error %q carries the web system's message", r.Error)
-	}
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeFailed || fins[0].Error != r.Error {
-		t.Errorf("load-finished: got %+v, want one failed with the run's error", fins)
-	}
-}
-
-// When load-finished cannot be published after the run was recorded as
-// finished, the event's retry publishes it, so Logout still follows.
-func TestLoadFinishedRepublishedOnRetry(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 16}, func(l *extract.Loader) {
-		l.TopicLoadFinished = "load-finished-late" // created only before the retry
-	})
-	ctx := context.Background()
-	m := w.session(t, chain.ModeFull)
-
-	if err := w.loader.Handle(ctx, m, time.Now()); err == nil {
-		t.Fatalf("Handle with load-finished unpublishable: got nil, want an error (retry)")
-	}
-	if r := w.run(t, m.SessionID); r.Outcome != warehouse.OutcomeOK {
-		t.Fatalf("run outcome: got %q, want ok (recorded before the publish)", r.Outcome)
-	}
-	if err := w.bus.EnsureTopic(ctx, "load-finished-late"); err != nil {
-		t.Fatal(err)
-	}
-	reqs := w.ticketRequests()
-
-	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {
-		t.Fatalf("Handle on retry: got %v, want nil", err)
-	}
-
-	fins := w.finished(t, m.SessionID)
-	if len(fins) != 1 || fins[0].Outcome != chain.OutcomeOK || fins[0].Tickets != 100 {
-		t.Errorf("load-finished after the retry: got %+v, want one ok with 100 tickets", fins)
-	}
-	if got := w.ticketRequests(); got != reqs {
-		t.Errorf("ticket requests on retry: got %d more, want 0", got-reqs)
-	}
-}
-
-// One page's retries cannot run past the invocation: fetching has a context
-// deadline of the chunk budget plus FetchGrace. A web system that never
-// answers in time gives a retryable error, not a hang.
-func TestFetchDeadline(t *testing.T) {
-	w := mustWorld(t, websim.Options{Tickets: 100, Seed: 17, Latency: time.Hour}, func(l *extract.Loader) {
-		l.ChunkBudget, l.FetchGrace = time.Millisecond, 200*time.Millisecond
-	})
-	m := w.session(t, chain.ModeFull)
-	done := make(chan error, 1)
-
-	go func() { done <- w.loader.Handle(context.Background(), m, time.Now()) }()
-
-	select {
-	case err := <-done:
-		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Handle: got %v, want a deadline error (retried)", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("Handle still fetching 2 minutes after its 1 ms budget + 200 ms grace")
-	}
-	if got := len(w.finished(t, m.SessionID)); got != 0 {
-		t.Errorf("load-finished: got %d, want 0 (retried, not given up)", got)
-	}
-}
-
-// TestRequestCost measures the requests of a full and an incremental pull of
-// 20 000 tickets against the pages the data needs, by kind of request, and
-// holds the canceled pass and the reconciliation to their goal: at most
-// open/200 + canceled-in-window/200 (each plus its last, short page) + the
-// tickets read by number.
-//
-// It takes minutes in the emulator: run it with EXTRACT_COST=1.
-func TestRequestCost(t *testing.T) {
-	if os.Getenv("EXTRACT_COST") == "" {
-		t.Skip("set EXTRACT_COST=1 to measure the request cost at 20 000 tickets (minutes in the emulator)")
-	}
-	const n, limit = 20000, 200
-	w := mustWorld(t, websim.Options{Tickets: n, Days: 170, Seed: 18}, func(l *extract.Loader) {
-		l.Concurrency = 8
-	})
-	sub := func(a, b map[string]int) map[string]int {
-		out := map[string]int{}
-		for k, v := range a {
-			out[k] = v - b[k]
-		}
-		return out
-	}
-	counts := func() (open, canceled int) {
-		_, sit := w.ov.truth(simTickets(w.sim))
-		for _, s := range sit {
-			switch s {
-			case tickets.SituacaoAberto:
-				open++
-			case tickets.SituacaoCancelado:
-				canceled++
-			}
-		}
-		return open, canceled
-	}
-	pages := func(k int) int { return k/limit + 1 }
-	check := func(name string, k map[string]int, ghosts int) {
-		t.Helper()
-		open, canceled := counts()
-		goal := pages(open) + pages(canceled) + ghosts
-		extra := k["open"] + k["canceled"] + k["one"]
-		t.Logf("%s: list created=%d changed=%d (sweeps' canceled parts %d) canceled=%d open=%d, by number=%d; reconciliation+canceled=%d (goal ≤ %d: open %d, canceled %d, ghosts %d)",
-			name, k["created"], k["changed"], k["changed-canceled"], k["canceled"], k["open"], k["one"], extra, goal, open, canceled, ghosts)
-		if extra > goal {
-			t.Errorf("%s: canceled pass and reconciliation sent %d requests, want ≤ %d", name, extra, goal)
-		}
-	}
-
-	k0 := w.ov.byKind()
-	w.mustOK(t, chain.ModeFull)
-	full := sub(w.ov.byKind(), k0)
-	check("full (first)", full, 0)
-	t.Logf("full (first): the window needs %d pages", pages(n))
-
-	changed := w.sim.Touch(0.01)
-	open := numbers(simTickets(w.sim), 30, isOpen)
-	w.ov.mu.Lock()
-	for _, x := range open[:20] {
-		w.ov.closed[x] = true
-	}
-	for _, x := range open[20:] {
-		w.ov.deleted[x] = true
-	}
-	w.ov.mu.Unlock()
-	k1 := w.ov.byKind()
-	m, _ := w.mustOK(t, chain.ModeIncremental)
-	inc := sub(w.ov.byKind(), k1)
-	check("incremental", inc, len(open))
-	t.Logf("incremental: %d changed need %d pages; run requests %d", changed, pages(changed), w.run(t, m.SessionID).Requests)
-
-	w.sim.Touch(0.01)
-	k2 := w.ov.byKind()
-	m, _ = w.mustOK(t, chain.ModeFull)
-	full2 := sub(w.ov.byKind(), k2)
-	// The ghosts closed silently stay aberto until the MERGE takes a same
-	// updated_at with another situacao (part "tickets"); they are read again.
-	check("full (second)", full2, 20)
-	t.Logf("full (second): run requests %d", w.run(t, m.SessionID).Requests)
 }

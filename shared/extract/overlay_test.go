@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
@@ -296,17 +294,4 @@ func simTickets(sim *websim.Server) []tickets.Ticket {
 		out = append(out, t)
 	}
 	return out
-}
-
-// quarantined skips a test that fails intermittently since the native websim
-// (official shape, its own canceled tickets) met the overlay: in about one
-// run in three a ticket the overlay cancels during churn ends fechado
-// instead of cancelado, or one ticket is missed under churn with one page per
-// chunk. Whether the pull or the overlay is wrong is open (issue 10's note);
-// EXTRACT_QUARANTINED=1 runs them.
-func quarantined(t *testing.T) {
-	t.Helper()
-	if os.Getenv("EXTRACT_QUARANTINED") == "" {
-		t.Skip("quarantined: intermittent since the native websim met the test overlay; EXTRACT_QUARANTINED=1 runs it")
-	}
 }

@@ -88,6 +88,7 @@ type FailedLogin struct {
 	RequestedAt time.Time
 	FinishedAt  time.Time // when it was given up, by the injected clock
 	Reason      string
+	Requests    int64 // its HTTP requests to the web system (login, code, logout; retries included)
 }
 
 // RunRecorder writes a failed login to the run log (sync_runs).
@@ -206,7 +207,8 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 		return Started{SessionID: id, Auth: chain.AuthAPIToken, Mode: mode, Status: "ready"}, nil
 	}
 
-	tmp, err := s.Web.StartLogin(ctx, s.Email, s.Password)
+	var sent websystem.Counter // the login's requests, for sync_runs (CONTRACT section 6)
+	tmp, err := s.Web.StartLogin(websystem.CountRequests(ctx, &sent), s.Email, s.Password)
 	if err != nil {
 		return Started{}, fail(KindWeb, "login start", err)
 	}
@@ -217,7 +219,7 @@ func (s *Starter) Start(ctx context.Context, mode chain.Mode) (Started, error) {
 	}
 	expires := requestedAt.Add(s.OTPTTL)
 	msg, err := chain.EncodeLoginPending(chain.LoginPending{SessionID: id, TmpSealed: sealed,
-		RequestedAt: requestedAt, ExpiresAt: expires, Mode: mode})
+		RequestedAt: requestedAt, ExpiresAt: expires, Mode: mode, LoginRequests: sent.Requests()})
 	if err != nil {
 		return Started{}, fail(KindInternal, "encode login-pending", err)
 	}
@@ -385,7 +387,8 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	if work <= 0 {
 		work = DefaultWork
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), work)
+	var sent websystem.Counter // the code exchange's (and a logout's) requests, for sync_runs
+	wctx, cancel := context.WithTimeout(websystem.CountRequests(context.WithoutCancel(ctx), &sent), work)
 	defer cancel()
 
 	id := newest.msg.SessionID
@@ -433,7 +436,8 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	if err == nil {
 		var msg chain.Message
 		msg, err = chain.EncodeSessionReady(chain.SessionReady{SessionID: id, TokenSealed: sealed,
-			Auth: chain.AuthOTP, Mode: newest.msg.Mode, RequestedAt: newest.msg.RequestedAt})
+			Auth: chain.AuthOTP, Mode: newest.msg.Mode, RequestedAt: newest.msg.RequestedAt,
+			LoginRequests: newest.msg.LoginRequests + sent.Requests()})
 		if err == nil {
 			_, err = c.Bus.Publish(wctx, c.TopicSessionReady, msg)
 		}
@@ -444,9 +448,10 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		// none is left open, and drop the pending one (its tmp is spent).
 		lctx, lcancel := context.WithTimeout(context.WithoutCancel(ctx), LogoutTimeout)
 		defer lcancel()
-		if lerr := c.Web.Logout(lctx, token); lerr != nil && !isUnauthorized(lerr) {
+		if lerr := c.Web.Logout(websystem.CountRequests(lctx, &sent), token); lerr != nil && !isUnauthorized(lerr) {
 			log.Error("logout after a failed publish failed too", "error", lerr)
 		}
+		newest.msg.LoginRequests += sent.Requests() // its run records them all
 		dropPending(lctx, c.Runs, log, newest, "logged in but session-ready could not be published", c.Now())
 		return "", fail(KindBus, "publish session-ready", err)
 	}
@@ -530,7 +535,7 @@ func dropPending(ctx context.Context, runs RunRecorder, log *slog.Logger, p *pen
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if err := runs.RecordFailedLogin(ctx, FailedLogin{SessionID: p.msg.SessionID, Mode: p.msg.Mode,
-		RequestedAt: p.msg.RequestedAt, FinishedAt: now.UTC(), Reason: reason}); err != nil {
+		RequestedAt: p.msg.RequestedAt, FinishedAt: now.UTC(), Reason: reason, Requests: p.msg.LoginRequests}); err != nil {
 		log.Error("could not record the failed login in sync_runs", "error", err)
 	}
 }

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
@@ -20,17 +21,40 @@ func (w *Warehouse) OpenNumbers(ctx context.Context) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read open tickets: %w", err)
 	}
+	return readNumbers(it, "read open tickets")
+}
+
+// NumbersCreated returns the numbers of the tickets the table holds as
+// created in [from, to) that are not excluido: the set a full pull checks
+// against the tickets its lists showed, so that a ticket deleted after the
+// table held it as fechado or cancelado (which no list shows any more) is
+// found too.
+func (w *Warehouse) NumbersCreated(ctx context.Context, from, to time.Time) ([]int64, error) {
+	sql := fmt.Sprintf(`SELECT numero_ticket FROM %s
+WHERE criado_em_utc >= TIMESTAMP(@from) AND criado_em_utc < TIMESTAMP(@to) AND (situacao IS NULL OR situacao != @excluido)`,
+		w.tableRef(w.cfg.Table))
+	it, err := w.read(ctx, sql,
+		bigquery.QueryParameter{Name: "from", Value: tsParam(from)},
+		bigquery.QueryParameter{Name: "to", Value: tsParam(to)},
+		bigquery.QueryParameter{Name: "excluido", Value: tickets.SituacaoExcluido})
+	if err != nil {
+		return nil, fmt.Errorf("read the window's tickets: %w", err)
+	}
+	return readNumbers(it, "read the window's tickets")
+}
+
+// readNumbers reads a one-column result of ticket numbers.
+func readNumbers(it *bigquery.RowIterator, what string) ([]int64, error) {
 	var out []int64
 	for {
 		var row []bigquery.Value
 		switch err := it.Next(&row); err {
 		case nil:
 			out = append(out, asInt(row[0]))
-			continue
 		case iterator.Done:
 			return out, nil
 		default:
-			return nil, fmt.Errorf("read open tickets: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 }

@@ -9,55 +9,34 @@ import (
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
-)
 
-// Outcomes of a run.
-const (
-	OutcomeOK      = "ok"
-	OutcomeFailed  = "failed"
-	OutcomeRunning = "running"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 )
-
-// Run is one row of sync_runs: one session. Zero times are NULL.
-type Run struct {
-	SessionID   string
-	Auth        string // otp or api-token
-	Mode        string // the resolved mode: full or incremental
-	WindowFrom  time.Time
-	WindowTo    time.Time
-	StartedAt   time.Time
-	FinishedAt  time.Time
-	Pages       int64
-	Requests    int64
-	Tickets     int64
-	Rejected    int64
-	FieldErrors int64 // tickets loaded with an unusable field
-	Inserted    int64
-	Updated     int64
-	Reconciled  int64  // tickets the reconciliation corrected
-	Outcome     string // OutcomeOK, OutcomeFailed or OutcomeRunning
-	Error       string // why it failed; no secrets
-}
 
 // RecordRun writes r to sync_runs with a MERGE on session_id: the first call
 // of a session inserts its row, later ones (and redeliveries) update it. The
 // outcome only moves forward (running → ok|failed): a write meeting a final
 // row with another outcome (a late running, or the other final one) changes
-// nothing; the same final outcome again (a redelivery) updates the row. The
+// nothing; the same final outcome again (a redelivery) updates the row. A
+// row Logout has closed (logged_out_at set, RecordLogout) changes no more,
+// so a late write never drops the logout's requests. The
 // emulator takes only a table as a MERGE source, so the row goes through a
 // temporary table of the same multi-statement query.
-func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
+func (w *Warehouse) RecordRun(ctx context.Context, r chain.Run) error {
 	if r.SessionID == "" {
 		return errors.New("record run: session_id is required")
 	}
 	switch r.Outcome {
-	case OutcomeOK, OutcomeFailed, OutcomeRunning:
+	case chain.OutcomeOK, chain.OutcomeFailed, chain.OutcomeRunning:
 	default:
 		return fmt.Errorf("record run: outcome %q is not ok, failed or running", r.Outcome)
 	}
-	cols := columns(runsSchema)
-	var sel, set, vals []string
+	var cols, sel, set, vals []string
 	for _, f := range runsSchema {
+		if f.Name == loggedOutAt {
+			continue // RecordLogout's alone
+		}
+		cols = append(cols, f.Name)
 		p := "@" + f.Name
 		if f.Type == bigquery.TimestampFieldType {
 			// NULL parameters lose their type in the emulator; '' stands for NULL.
@@ -73,31 +52,15 @@ func (w *Warehouse) RecordRun(ctx context.Context, r Run) error {
 MERGE %s AS T
 USING run AS S
 ON T.session_id = S.session_id
-WHEN MATCHED AND (T.outcome IS NULL OR T.outcome = 'running' OR T.outcome = S.outcome) THEN
+WHEN MATCHED AND T.logged_out_at IS NULL AND (T.outcome IS NULL OR T.outcome = '%s' OR T.outcome = S.outcome) THEN
   UPDATE SET %s
 WHEN NOT MATCHED THEN
   INSERT (%s) VALUES (%s);`,
-		strings.Join(sel, ", "), w.tableRef(w.cfg.RunsTable),
+		strings.Join(sel, ", "), w.tableRef(w.cfg.RunsTable), chain.OutcomeRunning,
 		strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
-	params := []bigquery.QueryParameter{
-		{Name: "session_id", Value: r.SessionID},
-		{Name: "auth", Value: r.Auth},
-		{Name: "mode", Value: r.Mode},
-		{Name: "window_from", Value: tsParam(r.WindowFrom)},
-		{Name: "window_to", Value: tsParam(r.WindowTo)},
-		{Name: "started_at", Value: tsParam(r.StartedAt)},
-		{Name: "finished_at", Value: tsParam(r.FinishedAt)},
-		{Name: "pages", Value: r.Pages},
-		{Name: "requests", Value: r.Requests},
-		{Name: "tickets", Value: r.Tickets},
-		{Name: "rejected", Value: r.Rejected},
-		{Name: "field_errors", Value: r.FieldErrors},
-		{Name: "inserted", Value: r.Inserted},
-		{Name: "updated", Value: r.Updated},
-		{Name: "reconciled", Value: r.Reconciled},
-		{Name: "outcome", Value: r.Outcome},
-		{Name: "error", Value: r.Error},
-	}
+	// The emulator matches no query parameter in the MERGE's condition (the
+	// script's second statement): the constant goes into the text.
+	params := runParams(r)
 	// Each write is its own job: a redelivered write of the same row is
 	// harmless (it sets the same values), so the id need not be fixed.
 	q := w.c.Query(sql)
@@ -125,6 +88,30 @@ func tsParam(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// runParams and runRow.run map a Run to its sync_runs row and back: the one
+// place that knows the row's columns.
+func runParams(r chain.Run) []bigquery.QueryParameter {
+	return []bigquery.QueryParameter{
+		{Name: "session_id", Value: r.SessionID},
+		{Name: "auth", Value: string(r.Auth)},
+		{Name: "mode", Value: string(r.Mode)},
+		{Name: "window_from", Value: tsParam(r.WindowFrom)},
+		{Name: "window_to", Value: tsParam(r.WindowTo)},
+		{Name: "started_at", Value: tsParam(r.StartedAt)},
+		{Name: "finished_at", Value: tsParam(r.FinishedAt)},
+		{Name: "pages", Value: r.Pages},
+		{Name: "requests", Value: r.Requests},
+		{Name: "tickets", Value: r.Tickets},
+		{Name: "rejected", Value: r.Rejected},
+		{Name: "field_errors", Value: r.FieldErrors},
+		{Name: "inserted", Value: r.Inserted},
+		{Name: "updated", Value: r.Updated},
+		{Name: "reconciled", Value: r.Reconciled},
+		{Name: "outcome", Value: string(r.Outcome)},
+		{Name: "error", Value: r.Error},
+	}
+}
+
 // runRow is a sync_runs row as the client reads it.
 type runRow struct {
 	SessionID   string                 `bigquery:"session_id"`
@@ -144,26 +131,27 @@ type runRow struct {
 	Reconciled  bigquery.NullInt64     `bigquery:"reconciled"`
 	Outcome     bigquery.NullString    `bigquery:"outcome"`
 	Error       bigquery.NullString    `bigquery:"error"`
+	LoggedOutAt bigquery.NullTimestamp `bigquery:"logged_out_at"`
 }
 
-func (r runRow) run() *Run {
+func (r runRow) run() *chain.Run {
 	ts := func(t bigquery.NullTimestamp) time.Time {
 		if !t.Valid {
 			return time.Time{}
 		}
 		return t.Timestamp.UTC()
 	}
-	return &Run{SessionID: r.SessionID, Auth: r.Auth.StringVal, Mode: r.Mode.StringVal,
+	return &chain.Run{SessionID: r.SessionID, Auth: chain.Auth(r.Auth.StringVal), Mode: chain.Mode(r.Mode.StringVal),
 		WindowFrom: ts(r.WindowFrom), WindowTo: ts(r.WindowTo),
 		StartedAt: ts(r.StartedAt), FinishedAt: ts(r.FinishedAt),
-		Pages: r.Pages.Int64, Requests: r.Requests.Int64, Tickets: r.Tickets.Int64,
-		Rejected: r.Rejected.Int64, FieldErrors: r.FieldErrors.Int64,
-		Inserted: r.Inserted.Int64, Updated: r.Updated.Int64, Reconciled: r.Reconciled.Int64,
-		Outcome: r.Outcome.StringVal, Error: r.Error.StringVal}
+		Totals: chain.Totals{Pages: r.Pages.Int64, Requests: r.Requests.Int64, Tickets: r.Tickets.Int64,
+			Rejected: r.Rejected.Int64, FieldErrors: r.FieldErrors.Int64,
+			Inserted: r.Inserted.Int64, Updated: r.Updated.Int64, Reconciled: r.Reconciled.Int64},
+		Outcome: chain.Outcome(r.Outcome.StringVal), Error: r.Error.StringVal, LoggedOutAt: ts(r.LoggedOutAt)}
 }
 
 // Run returns the sync_runs row of a session, or nil when there is none.
-func (w *Warehouse) Run(ctx context.Context, sessionID string) (*Run, error) {
+func (w *Warehouse) Run(ctx context.Context, sessionID string) (*chain.Run, error) {
 	sql := fmt.Sprintf("SELECT * FROM %s WHERE session_id = @session_id LIMIT 1", w.tableRef(w.cfg.RunsTable))
 	r, err := w.oneRun(ctx, sql, bigquery.QueryParameter{Name: "session_id", Value: sessionID})
 	if err != nil {
@@ -174,19 +162,20 @@ func (w *Warehouse) Run(ctx context.Context, sessionID string) (*Run, error) {
 
 // LastSuccessfulRun returns the newest run (by started_at) with outcome ok and
 // the given mode ("" for any), or nil when there is none.
-func (w *Warehouse) LastSuccessfulRun(ctx context.Context, mode string) (*Run, error) {
+func (w *Warehouse) LastSuccessfulRun(ctx context.Context, mode chain.Mode) (*chain.Run, error) {
 	sql := fmt.Sprintf(`SELECT * FROM %s
-WHERE outcome = 'ok' AND (@mode = '' OR mode = @mode)
+WHERE outcome = @outcome_ok AND (@mode = '' OR mode = @mode)
 ORDER BY started_at DESC
 LIMIT 1`, w.tableRef(w.cfg.RunsTable))
-	r, err := w.oneRun(ctx, sql, bigquery.QueryParameter{Name: "mode", Value: mode})
+	r, err := w.oneRun(ctx, sql, bigquery.QueryParameter{Name: "outcome_ok", Value: string(chain.OutcomeOK)},
+		bigquery.QueryParameter{Name: "mode", Value: string(mode)})
 	if err != nil {
 		return nil, fmt.Errorf("read last successful run: %w", err)
 	}
 	return r, nil
 }
 
-func (w *Warehouse) oneRun(ctx context.Context, sql string, params ...bigquery.QueryParameter) (*Run, error) {
+func (w *Warehouse) oneRun(ctx context.Context, sql string, params ...bigquery.QueryParameter) (*chain.Run, error) {
 	it, err := w.read(ctx, sql, params...)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 )
 
 func TestRecordRun(t *testing.T) {
@@ -17,29 +17,29 @@ func TestRecordRun(t *testing.T) {
 		t.Fatalf("LastSuccessfulRun on an empty table: got %+v, %v; want nil, nil", got, err)
 	}
 
-	running := warehouse.Run{SessionID: "s1", Auth: "otp", Mode: "full",
+	running := chain.Run{SessionID: "s1", Auth: chain.AuthOTP, Mode: chain.ModeFull,
 		WindowFrom: start.AddDate(0, 0, -180), WindowTo: start, StartedAt: start,
-		Pages: 3, Requests: 5, Tickets: 600, Outcome: warehouse.OutcomeRunning}
+		Totals: chain.Totals{Pages: 3, Requests: 5, Tickets: 600}, Outcome: chain.OutcomeRunning}
 	if err := e.wh.RecordRun(ctx, running); err != nil {
 		t.Fatalf("RecordRun running: %v", err)
 	}
 	done := running
 	done.FinishedAt = start.Add(4 * time.Minute)
 	done.Pages, done.Requests, done.Tickets, done.Rejected, done.Inserted, done.Updated = 10, 13, 2000, 2, 1990, 8
-	done.Outcome = warehouse.OutcomeOK
+	done.Outcome = chain.OutcomeOK
 	for i := 0; i < 2; i++ { // the second write is a redelivery: still one row
 		if err := e.wh.RecordRun(ctx, done); err != nil {
 			t.Fatalf("RecordRun ok: %v", err)
 		}
 	}
-	failed := warehouse.Run{SessionID: "s2", Auth: "api-token", Mode: "incremental",
+	failed := chain.Run{SessionID: "s2", Auth: chain.AuthAPIToken, Mode: chain.ModeIncremental,
 		StartedAt: start.Add(time.Hour), FinishedAt: start.Add(time.Hour + time.Minute),
-		Outcome: warehouse.OutcomeFailed, Error: "web system: 401"}
+		Outcome: chain.OutcomeFailed, Error: "web system: 401"}
 	if err := e.wh.RecordRun(ctx, failed); err != nil {
 		t.Fatalf("RecordRun failed: %v", err)
 	}
-	incr := warehouse.Run{SessionID: "s3", Auth: "otp", Mode: "incremental",
-		StartedAt: start.Add(30 * time.Minute), FinishedAt: start.Add(31 * time.Minute), Outcome: warehouse.OutcomeOK}
+	incr := chain.Run{SessionID: "s3", Auth: chain.AuthOTP, Mode: chain.ModeIncremental,
+		StartedAt: start.Add(30 * time.Minute), FinishedAt: start.Add(31 * time.Minute), Outcome: chain.OutcomeOK}
 	if err := e.wh.RecordRun(ctx, incr); err != nil {
 		t.Fatalf("RecordRun incremental: %v", err)
 	}
@@ -50,15 +50,15 @@ func TestRecordRun(t *testing.T) {
 
 	tests := []struct {
 		name string
-		get  func() (*warehouse.Run, error)
-		want *warehouse.Run
+		get  func() (*chain.Run, error)
+		want *chain.Run
 	}{
-		{"RunBySession", func() (*warehouse.Run, error) { return e.wh.Run(ctx, "s1") }, &done},
-		{"RunFailed", func() (*warehouse.Run, error) { return e.wh.Run(ctx, "s2") }, &failed},
-		{"RunUnknown", func() (*warehouse.Run, error) { return e.wh.Run(ctx, "nope") }, nil},
-		{"LastSuccessfulAny", func() (*warehouse.Run, error) { return e.wh.LastSuccessfulRun(ctx, "") }, &incr},
-		{"LastSuccessfulFull", func() (*warehouse.Run, error) { return e.wh.LastSuccessfulRun(ctx, "full") }, &done},
-		{"LastSuccessfulNone", func() (*warehouse.Run, error) { return e.wh.LastSuccessfulRun(ctx, "other") }, nil},
+		{"RunBySession", func() (*chain.Run, error) { return e.wh.Run(ctx, "s1") }, &done},
+		{"RunFailed", func() (*chain.Run, error) { return e.wh.Run(ctx, "s2") }, &failed},
+		{"RunUnknown", func() (*chain.Run, error) { return e.wh.Run(ctx, "nope") }, nil},
+		{"LastSuccessfulAny", func() (*chain.Run, error) { return e.wh.LastSuccessfulRun(ctx, "") }, &incr},
+		{"LastSuccessfulFull", func() (*chain.Run, error) { return e.wh.LastSuccessfulRun(ctx, "full") }, &done},
+		{"LastSuccessfulNone", func() (*chain.Run, error) { return e.wh.LastSuccessfulRun(ctx, "other") }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestRecordRun(t *testing.T) {
 	}
 
 	t.Run("RejectsBadOutcome", func(t *testing.T) {
-		if err := e.wh.RecordRun(ctx, warehouse.Run{SessionID: "x", Outcome: "done"}); err == nil {
+		if err := e.wh.RecordRun(ctx, chain.Run{SessionID: "x", Outcome: "done"}); err == nil {
 			t.Errorf("got nil error for outcome \"done\", want one")
 		}
 	})
@@ -91,21 +91,21 @@ func TestRecordRunOutcomeIsOneWay(t *testing.T) {
 	e := mustEnv(t)
 	ctx := context.Background()
 	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
-	run := func(id, outcome string, requests int64) warehouse.Run {
-		return warehouse.Run{SessionID: id, Auth: "otp", Mode: "full", StartedAt: start,
-			Requests: requests, Outcome: outcome}
+	run := func(id string, outcome chain.Outcome, requests int64) chain.Run {
+		return chain.Run{SessionID: id, Auth: chain.AuthOTP, Mode: chain.ModeFull, StartedAt: start,
+			Totals: chain.Totals{Requests: requests}, Outcome: outcome}
 	}
 	tests := []struct {
 		name         string
-		writes       []warehouse.Run
-		wantOutcome  string
+		writes       []chain.Run
+		wantOutcome  chain.Outcome
 		wantRequests int64
 	}{
-		{"RunningThenOK", []warehouse.Run{run("a", "running", 1), run("a", "ok", 2)}, "ok", 2},
-		{"OKThenLateRunning", []warehouse.Run{run("b", "ok", 2), run("b", "running", 1)}, "ok", 2},
-		{"OKThenLateFailed", []warehouse.Run{run("c", "ok", 2), run("c", "failed", 3)}, "ok", 2},
-		{"FailedThenLateOK", []warehouse.Run{run("d", "failed", 2), run("d", "ok", 3)}, "failed", 2},
-		{"OKRedelivered", []warehouse.Run{run("e", "ok", 2), run("e", "ok", 4)}, "ok", 4},
+		{"RunningThenOK", []chain.Run{run("a", "running", 1), run("a", "ok", 2)}, "ok", 2},
+		{"OKThenLateRunning", []chain.Run{run("b", "ok", 2), run("b", "running", 1)}, "ok", 2},
+		{"OKThenLateFailed", []chain.Run{run("c", "ok", 2), run("c", "failed", 3)}, "ok", 2},
+		{"FailedThenLateOK", []chain.Run{run("d", "failed", 2), run("d", "ok", 3)}, "failed", 2},
+		{"OKRedelivered", []chain.Run{run("e", "ok", 2), run("e", "ok", 4)}, "ok", 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,11 +11,16 @@ import (
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/tickets"
 )
 
 // ErrAborted is what Add and Close return after Abort.
 var ErrAborted = errors.New("staging aborted")
+
+// ErrStaged is what Stage returns when the step's load ran before (it runs or
+// succeeded): an earlier delivery staged that step, and its rows stand.
+var ErrStaged = errors.New("step staged before")
 
 // Stager streams rows into a session step's staging table through one load
 // job. A Stager is not safe for concurrent use.
@@ -27,10 +32,11 @@ var ErrAborted = errors.New("staging aborted")
 // allows a request 15 s, rows are spooled to a temporary file and uploaded in
 // one request when Close is called.
 type Stager struct {
-	w      *Warehouse
-	table  string
-	jobID  string
-	reused *bigquery.Job // the load job of an earlier delivery, when there is one
+	w       *Warehouse
+	session string
+	step    string
+	table   string
+	jobID   string
 
 	enc    *tickets.Encoder
 	finish func(ctx context.Context) (*bigquery.Job, error) // ends the upload
@@ -46,19 +52,35 @@ type Stager struct {
 	conflict bool
 }
 
+// StageChunk stages one chunk of a session (ExtractLoad's chunk number) in a
+// step of its own: c<chunk>, or, when an earlier delivery of the chunk staged
+// that step, the first of c<chunk>_r1, c<chunk>_r2, ... it did not. A
+// redelivered chunk reads again from its cursor, maybe further than the
+// earlier delivery did, so its rows need a load of their own; merging a
+// ticket twice changes nothing.
+func (w *Warehouse) StageChunk(ctx context.Context, sessionID string, chunk int) (*Stager, error) {
+	step := fmt.Sprintf("c%d", chunk)
+	for retry := 1; ; retry++ {
+		s, err := w.Stage(ctx, sessionID, step)
+		if !errors.Is(err, ErrStaged) {
+			return s, err
+		}
+		step = fmt.Sprintf("c%d_r%d", chunk, retry)
+	}
+}
+
 // Stage starts the load job of a session's step (id tiflux_<session>_<step>_load)
 // into the staging table _stg_<session>_<step>, which expires after
 // Config.StagingTTL. When an earlier delivery already ran that load (it runs
-// or succeeded), the Stager attaches to it instead: Reused reports true, Add
-// discards rows and Close returns the earlier load's row count. An earlier
-// load that failed is retried under a suffixed id (see runJob).
+// or succeeded), it returns an error matching ErrStaged. An earlier load that
+// failed is retried under a suffixed id (see runJob).
 //
 // The upload runs under ctx; cancelling it fails the load.
 func (w *Warehouse) Stage(ctx context.Context, sessionID, step string) (*Stager, error) {
 	if sessionID == "" || step == "" {
 		return nil, errors.New("stage: session and step are required")
 	}
-	s := &Stager{w: w, table: stagingTable(sessionID, step)}
+	s := &Stager{w: w, session: sessionID, step: step, table: stagingTable(sessionID, step)}
 	base := jobID(sessionID, step, "load")
 	for attempt := 0; ; attempt++ {
 		if attempt == maxJobAttempts {
@@ -77,9 +99,7 @@ func (w *Warehouse) Stage(ctx context.Context, sessionID, step string) (*Stager,
 			w.log.Warn("an earlier load failed; loading under a new id", "job", jid, "error", st.Err().Error())
 			continue
 		}
-		w.log.Info("load ran before; attaching to it", "job", jid, "table", s.table)
-		s.jobID, s.reused = jid, job
-		return s, nil
+		return nil, fmt.Errorf("stage: load %s: %w", jid, ErrStaged)
 	}
 
 	ds := w.c.Dataset(w.cfg.Dataset)
@@ -181,17 +201,13 @@ func (s *Stager) startSpool(loader func(io.Reader, int) *bigquery.Loader) error 
 	return nil
 }
 
-// Reused reports whether the Stager attached to a load an earlier delivery
-// ran; its rows are then the ones merged, and Add discards.
-func (s *Stager) Reused() bool { return s.reused != nil }
-
 // Add stages one row. Its error is the upload's: the load failed or was
 // cancelled, and the step must be retried.
 func (s *Stager) Add(row tickets.Row) error {
 	if s.closed {
 		return errors.New("stage: Add after Close or Abort")
 	}
-	if s.reused != nil || s.conflict {
+	if s.conflict {
 		return nil
 	}
 	if err := s.enc.Encode(&row); err != nil {
@@ -213,9 +229,6 @@ func (s *Stager) Close(ctx context.Context) (int, error) {
 		return 0, errors.New("stage: Close after Close or Abort")
 	}
 	s.closed = true
-	if s.reused != nil {
-		return s.finished(ctx, s.reused, false)
-	}
 	job, err := s.finish(ctx)
 	if isStatus(err, http.StatusConflict) {
 		// Another delivery inserted this load between our lookup and our
@@ -266,10 +279,38 @@ func (s *Stager) finished(ctx context.Context, job *bigquery.Job, ours bool) (in
 	return n, nil
 }
 
+// Load ends the staging and moves its rows into the tickets table: Close,
+// then Merge when it staged any row, then MarkDeleted of deleted, all under
+// the Stager's step. It returns what they did: Tickets, Inserted and Updated
+// of the merge, Reconciled the rows MarkDeleted changed. On an error the
+// step must run again; the merge is one statement, so the table holds all of
+// it or none.
+func (s *Stager) Load(ctx context.Context, deleted []int64) (chain.Totals, error) {
+	var t chain.Totals
+	staged, err := s.Close(ctx)
+	if err != nil {
+		return t, fmt.Errorf("load staging: %w", err)
+	}
+	if staged > 0 {
+		mr, err := s.w.Merge(ctx, s.session, s.step)
+		if err != nil {
+			return t, err
+		}
+		t.Tickets, t.Inserted, t.Updated = mr.Tickets, mr.Inserted, mr.Updated
+	}
+	if len(deleted) > 0 {
+		// After the merge: a ticket staged in this step is in the table now.
+		if t.Reconciled, err = s.w.MarkDeleted(ctx, s.session, s.step, deleted); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
 // Abort stops the upload; no load job is created from it. Add and Close
-// afterwards fail. Aborting a reused or closed Stager does nothing.
+// afterwards fail. Aborting a closed Stager does nothing.
 func (s *Stager) Abort() {
-	if s.reused != nil || s.closed {
+	if s.closed {
 		return
 	}
 	s.closed = true

@@ -7,7 +7,9 @@
 //
 // Every step that changes data runs as a job with an id derived from the session
 // and the step, so a redelivered event attaches to the job an earlier delivery
-// started instead of running it again; see runJob for the rules.
+// started instead of running it again; see runJob for the rules. Loads are the
+// exception: a redelivered chunk may read more than the earlier delivery did,
+// so it stages in a step of its own (StageChunk).
 //
 // Limits worth knowing. A load is a resumable upload fed through a pipe as rows
 // come: memory holds one upload chunk (Config.UploadChunkSize), and a load that

@@ -548,6 +548,7 @@ func (c *Client) once(ctx context.Context, op, method, p string, query url.Value
 		req.Header.Set("Authorization", token)
 	}
 	c.requests.Add(1)
+	countSent(ctx)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.gov.release(nil)

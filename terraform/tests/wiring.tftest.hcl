@@ -164,12 +164,12 @@ run "functions" {
   # (a southamerica-east1 dataset here; the Go defaults would say US).
   assert {
     condition = alltrue([
-      for fn in ["start_login", "complete_login", "extract_load"] :
+      for fn in ["start_login", "complete_login", "extract_load", "logout"] :
       google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_DATASET"] == "tiflux" &&
       google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_RUNS_TABLE"] == "sync_runs" &&
       google_cloudfunctions2_function.function[fn].service_config[0].environment_variables["BQ_LOCATION"] == "southamerica-east1"
     ])
-    error_message = "StartLogin, CompleteLogin and ExtractLoad must name the same sync_runs table and location (BQ_DATASET, BQ_RUNS_TABLE, BQ_LOCATION)."
+    error_message = "All four functions must name the same sync_runs table and location (BQ_DATASET, BQ_RUNS_TABLE, BQ_LOCATION)."
   }
 }
 
@@ -315,22 +315,22 @@ run "invokers" {
 
   assert {
     condition = alltrue([
-      for fn in ["start_login", "complete_login"] :
+      for fn in ["start_login", "complete_login", "logout"] :
       google_project_iam_member.bigquery_job_user[fn].member == "serviceAccount:${google_service_account.function[fn].email}" &&
       google_project_iam_member.bigquery_job_user[fn].role == "roles/bigquery.jobUser" &&
       google_bigquery_table_iam_member.run_log[fn].member == "serviceAccount:${google_service_account.function[fn].email}" &&
       google_bigquery_table_iam_member.run_log[fn].table_id == google_bigquery_table.sync_runs.table_id &&
       google_bigquery_table_iam_member.run_log[fn].role == "roles/bigquery.dataEditor"
     ])
-    error_message = "StartLogin and CompleteLogin may write sync_runs (failed logins) and run jobs, and nothing else in BigQuery."
+    error_message = "StartLogin, CompleteLogin (failed logins) and Logout (its requests) may write sync_runs and run jobs, and nothing else in BigQuery."
   }
 
   assert {
     condition = (
-      toset(keys(google_project_iam_member.bigquery_job_user)) == toset(["extract_load", "start_login", "complete_login"]) &&
-      toset(keys(google_bigquery_table_iam_member.run_log)) == toset(["start_login", "complete_login"])
+      toset(keys(google_project_iam_member.bigquery_job_user)) == toset(["extract_load", "start_login", "complete_login", "logout"]) &&
+      toset(keys(google_bigquery_table_iam_member.run_log)) == toset(["start_login", "complete_login", "logout"])
     )
-    error_message = "Only ExtractLoad, StartLogin and CompleteLogin touch BigQuery; Logout does not."
+    error_message = "Only ExtractLoad edits the dataset; the other three write sync_runs alone."
   }
 
   assert {

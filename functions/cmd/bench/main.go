@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -103,13 +104,16 @@ func run() error {
 		}
 	}
 
-	meter := &webmeter.Meter{Host: addr, TicketsPath: "/tickets"}
-	web := websystem.New("http://"+addr, websystem.Paths{}, &http.Client{Transport: meter},
-		websystem.Options{RatePerMinute: *rate})
+	meter := webmeter.New(&url.URL{Scheme: "http", Host: addr}, webmeter.Paths{Tickets: "/tickets", Logout: "/logout"}, nil)
+	if err := meter.Start(); err != nil {
+		return err
+	}
+	defer meter.Close()
+	web := websystem.New(meter.URL(), websystem.Paths{}, nil, websystem.Options{RatePerMinute: *rate})
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, _ := seal.New(key)
-	loader := &extract.Loader{Web: web, Store: wh, Bus: b, Sealer: sealer, WindowDays: 180, PageLimit: 200,
+	loader := &extract.Loader{Web: web, Store: ticketStore{wh}, Runs: wh, Bus: b, Sealer: sealer, WindowDays: 180, PageLimit: 200,
 		FullRefresh: 24 * time.Hour, Overlap: 10 * time.Minute, MaxEventAge: time.Hour, ChunkBudget: *chunk,
 		Concurrency: *concurrency, TimeZone: time.UTC, TopicSessionReady: "session-ready", TopicLoadFinished: "load-finished",
 		Now: time.Now, Log: slog.New(slog.DiscardHandler)}
@@ -259,4 +263,11 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}
+
+// ticketStore is the warehouse as extract.Store, as functions/setup.go wires it.
+type ticketStore struct{ *warehouse.Warehouse }
+
+func (t ticketStore) Stage(ctx context.Context, sessionID string, chunk int) (extract.Sink, error) {
+	return t.StageChunk(ctx, sessionID, chunk)
 }

@@ -42,8 +42,10 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/config"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
 // project is the Google Cloud project of the emulators, the functions
@@ -85,6 +87,8 @@ type options struct {
 	dataset   string
 	timeout   time.Duration
 	logFile   string
+	// failPublish names a topic whose first publish per session fails.
+	failPublish string
 }
 
 func main() {
@@ -118,7 +122,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.apiToken, "api-token", false, "simulated system: log in with an API token (api-token mode) instead of the OTP")
 	fs.BoolVar(&o.verify, "verify", false, "after the last session, compare the table with the simulated system's tickets: missing, duplicated, stale, wrong situacao")
 	fs.BoolVar(&o.audit, "audit", false, "after the last session, look for every secret of the run in clear in the function logs and Pub/Sub messages")
-	fs.StringVar(&o.dataset, "dataset", "tiflux", "BigQuery dataset (BQ_DATASET)")
+	fs.StringVar(&o.dataset, "dataset", "", "BigQuery dataset (BQ_DATASET; default: the functions' default)")
+	fs.StringVar(&o.failPublish, "fail-publish-once", "", "Pub/Sub: fail the first publish to this topic for each session (FAILED_PRECONDITION, which the publisher does not retry), e.g. load-finished")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up a session after this long")
 	fs.StringVar(&o.logFile, "log-file", "", "where the functions' JSON logs go (default: a temporary file)")
 	if err := fs.Parse(args); err != nil {
@@ -211,7 +216,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		printSummary(stdout, sum, o.json)
-		if sum.Outcome != "ok" || !sum.Logout {
+		if sum.Outcome != string(chain.OutcomeOK) || !sum.Logout {
 			code = 1
 		}
 		if i < o.sessions && o.between > 0 && env.sim != nil {
@@ -232,13 +237,17 @@ type env struct {
 	stdout   *os.File
 	psrv     *pstest.Server
 	ps       *pubsub.Client
+	bus      *bus.Bus
 	emu      *bqemulator.Emulator
 	wh       *warehouse.Warehouse
 	bq       *bigquery.Client
 	sim      *websim.Server
 	simSrv   *http.Server
+	webURL   string // the web system's own base URL (the functions are given the meter's)
+	meterLn  net.Listener
 	mail     *mailbox
 	meter    *webmeter.Meter
+	cfg      settings
 	funcsURL string
 	secret   []byte
 	cancel   context.CancelFunc
@@ -247,6 +256,12 @@ type env struct {
 
 func (e *env) close() {
 	e.cancel()
+	if e.meter != nil {
+		_ = e.meter.Close()
+	}
+	if e.meterLn != nil {
+		_ = e.meterLn.Close()
+	}
 	if e.simSrv != nil {
 		_ = e.simSrv.Close()
 	}
@@ -265,6 +280,8 @@ func (e *env) close() {
 	}
 }
 
+// start wires the chain: each part below starts one piece, in the order
+// their addresses are needed (the functions' environment names them all).
 func start(parent context.Context, o options, stderr io.Writer) (_ *env, err error) {
 	ctx, cancel := context.WithCancel(parent)
 	e := &env{o: o, cancel: cancel, finished: make(chan eventarc.Delivery, 16),
@@ -274,100 +291,125 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 			e.close()
 		}
 	}()
+	steps := []func() error{
+		func() error { return e.captureLogs(stderr) },
+		func() error { return e.startPubSub(ctx, stderr) },
+		e.startWebSystem,
+		func() error { return e.startBigQuery(ctx, stderr) },
+		e.setFunctionEnv,
+		func() error { return e.createTopology(ctx) },
+		func() error { return e.ensureTables(ctx, stderr) },
+		e.startMeter,
+		func() error { return e.startFunctions(ctx, stderr) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	e.startRelays(ctx)
+	return e, nil
+}
 
-	// The functions log JSON to stdout, as in the cloud; here that goes to a
-	// file, and this command's own output stays readable.
-	e.logPath = o.logFile
+// captureLogs sends the functions' JSON logs (to stdout, as in the cloud) to
+// a file, so that this command's own output stays readable.
+func (e *env) captureLogs(stderr io.Writer) (err error) {
+	e.logPath = e.o.logFile
 	if e.logPath == "" {
 		f, err := os.CreateTemp("", "tiflux-local-*.log")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.logPath = f.Name()
 		_ = f.Close()
 	}
 	if e.logOut, err = os.Create(e.logPath); err != nil {
-		return nil, err
+		return err
 	}
 	e.stdout, os.Stdout = os.Stdout, e.logOut
 	fmt.Fprintf(stderr, "function logs: %s\n", e.logPath)
+	return nil
+}
 
-	// Pub/Sub in memory.
-	e.psrv = pstest.NewServer()
+// startPubSub starts Pub/Sub in memory (pstest), with the publish faults
+// --fail-publish-once asks for.
+func (e *env) startPubSub(ctx context.Context, stderr io.Writer) error {
+	var opts []pstest.ServerReactorOption
+	if e.o.failPublish != "" {
+		opts = append(opts, failPublishOnce(e.o.failPublish, stderr))
+	}
+	e.psrv = pstest.NewServer(opts...)
 	conn, err := grpc.NewClient(e.psrv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b, err := bus.New(ctx, project, option.WithGRPCConn(conn))
-	if err != nil {
-		return nil, err
+	if e.bus, err = bus.New(ctx, project, option.WithGRPCConn(conn)); err != nil {
+		return err
 	}
-	e.ps = b.Client()
-	if err := createTopology(ctx, b); err != nil {
-		return nil, err
-	}
+	e.ps = e.bus.Client()
+	return nil
+}
 
-	// The web system.
-	webURL := o.webURL
+// startWebSystem starts the simulated web system and its mailbox (unless
+// --web-url names an outside one), and takes the port of the meter that
+// will stand in front of it.
+func (e *env) startWebSystem() (err error) {
+	o := e.o
+	e.webURL = o.webURL
 	e.mail = newMailbox()
-	if webURL == "" {
+	if e.webURL == "" {
 		e.sim = websim.New(websim.Options{Tickets: o.tickets, Seed: o.seed, Email: "analista@example.com.br",
 			Password: randomString(12), APIToken: randomString(24), Latency: o.latency, RateLimit: o.rate,
 			FaultRate: o.faultRate, Churn: o.churn, TokenTTLRequests: o.tokenTTL, Mailbox: e.mail,
 			Order: o.order, BadFieldRate: o.badFields, Forbid: o.forbid, AllIncludesCanceled: o.allCancel})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.simSrv = &http.Server{Handler: e.sim, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = e.simSrv.Serve(ln) }()
-		webURL = "http://" + ln.Addr().String()
+		e.webURL = "http://" + ln.Addr().String()
 	}
-	u, err := url.Parse(webURL)
-	if err != nil {
-		return nil, fmt.Errorf("--web-url: %w", err)
+	// The functions talk to the meter over loopback and would take any
+	// URL behind it: the web system's own must pass their rule.
+	if err := websystem.CheckBaseURL(e.webURL); err != nil {
+		return fmt.Errorf("--web-url: %w", err)
 	}
-	ticketsPath := "/tickets"
-	if p := os.Getenv("WEB_TICKETS_PATH"); p != "" {
-		ticketsPath = p
-	}
-	e.meter = &webmeter.Meter{Base: http.DefaultTransport, Host: u.Host, TicketsPath: strings.TrimRight(u.Path, "/") + ticketsPath}
-	http.DefaultTransport = e.meter
+	e.meterLn, err = net.Listen("tcp", "127.0.0.1:0")
+	return err
+}
 
-	// BigQuery.
+// startBigQuery starts the BigQuery emulator (or finds the one
+// BIGQUERY_EMULATOR_HOST names) and connects to it.
+func (e *env) startBigQuery(ctx context.Context, stderr io.Writer) (err error) {
 	if os.Getenv("BIGQUERY_EMULATOR_HOST") == "" {
 		fmt.Fprintf(stderr, "starting the BigQuery emulator (project %s)\n", project)
 	}
 	if e.emu, err = bqemulator.Start(ctx, bqemulator.Options{Project: project, Progress: stderr}); err != nil {
-		return nil, fmt.Errorf("BigQuery emulator: %w", err)
+		return fmt.Errorf("BigQuery emulator: %w", err)
 	}
-	if e.bq, err = warehouse.NewClient(ctx, project, e.emu.Host); err != nil {
-		return nil, err
-	}
-	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: o.dataset, Table: "tickets", RunsTable: "sync_runs",
-		Location: "US", Logger: e.log, Now: time.Now})
-	if err := e.wh.EnsureTables(ctx); err != nil {
-		if os.Getenv("BIGQUERY_EMULATOR_HOST") != "" {
-			return nil, fmt.Errorf("%w\n(the emulator at BIGQUERY_EMULATOR_HOST=%s must serve project %s: start it with --project=%s, or set GOOGLE_CLOUD_PROJECT to the project it serves)",
-				err, e.emu.Host, project, project)
-		}
-		return nil, err
-	}
-	fmt.Fprintf(stderr, "BigQuery emulator on %s: tables %s.%s.tickets and %s.%s.sync_runs\n", e.emu.Host, project, o.dataset, project, o.dataset)
+	e.bq, err = warehouse.NewClient(ctx, project, e.emu.Host)
+	return err
+}
 
-	// The functions' environment, as Terraform sets it in the cloud.
+// setFunctionEnv sets the functions' environment, as Terraform sets it in
+// the cloud, then reads it back as the functions will (settings).
+func (e *env) setFunctionEnv() error {
+	o := e.o
 	e.secret = []byte(randomString(32))
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	vars := map[string]string{
 		"GOOGLE_CLOUD_PROJECT":   project,
-		"WEB_BASE_URL":           webURL,
+		"WEB_BASE_URL":           "http://" + e.meterLn.Addr().String(),
 		"OTP_WEBHOOK_SECRET":     string(e.secret),
 		"TOKEN_SEAL_KEY":         base64.StdEncoding.EncodeToString(key),
 		"RATE_LIMIT_PER_MINUTE":  fmt.Sprint(o.rate),
 		"PUBSUB_EMULATOR_HOST":   e.psrv.Addr,
 		"BIGQUERY_EMULATOR_HOST": e.emu.Host,
-		"BQ_DATASET":             o.dataset,
+	}
+	if o.dataset != "" {
+		vars["BQ_DATASET"] = o.dataset
 	}
 	if o.chunkSecs > 0 {
 		vars["EXTRACT_CHUNK_SECONDS"] = fmt.Sprint(o.chunkSecs)
@@ -392,14 +434,96 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 			}
 		}
 		if err := os.Setenv(k, v); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	var err error
+	e.cfg, err = readSettings()
+	return err
+}
 
-	// The functions, on the Functions Framework.
-	ln, err := net.Listen("tcp", o.addr)
+// settings are what the functions read from the environment the runner gave
+// them, their configuration's defaults where it set nothing: topic and
+// subscription names, web paths, tables. The runner uses them rather than
+// copies, so that it wires what the functions use.
+type settings struct {
+	start, extract, logout *config.Config
+}
+
+func readSettings() (settings, error) {
+	var s settings
+	for _, c := range []struct {
+		fn  config.Function
+		cfg **config.Config
+	}{{config.StartLogin, &s.start}, {config.ExtractLoad, &s.extract}, {config.Logout, &s.logout}} {
+		cfg, err := config.Load(c.fn, os.LookupEnv)
+		if err != nil {
+			return s, fmt.Errorf("the functions' environment: %w", err)
+		}
+		*c.cfg = cfg
+	}
+	return s, nil
+}
+
+// createTopology creates the topics and subscriptions Terraform creates in
+// the cloud; the two push subscriptions stand for the Eventarc triggers.
+func (e *env) createTopology(ctx context.Context) error {
+	c := e.cfg
+	for _, t := range []string{c.start.TopicLoginPending, c.extract.TopicSessionReady, c.extract.TopicLoadFinished} {
+		if err := e.bus.EnsureTopic(ctx, t); err != nil {
+			return err
+		}
+	}
+	for _, s := range []struct{ name, topic string }{
+		{c.start.SubLoginPending, c.start.TopicLoginPending},
+		{subExtractLoad, c.extract.TopicSessionReady},
+		{subLogout, c.extract.TopicLoadFinished},
+	} {
+		if err := e.bus.EnsureSubscription(ctx, s.name, s.topic, 600*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// The push subscriptions of the local Eventarc stand-in.
+const (
+	subExtractLoad = "eventarc-extractload"
+	subLogout      = "eventarc-logout"
+)
+
+// ensureTables creates the tables the functions write, where they write them.
+func (e *env) ensureTables(ctx context.Context, stderr io.Writer) error {
+	c := e.cfg.extract
+	e.wh = warehouse.New(e.bq, warehouse.Config{Dataset: c.Dataset, Table: c.Table, RunsTable: c.RunsTable,
+		Location: c.Location, Logger: e.log, Now: time.Now})
+	if err := e.wh.EnsureTables(ctx); err != nil {
+		if os.Getenv("BIGQUERY_EMULATOR_HOST") != "" {
+			return fmt.Errorf("%w\n(the emulator at BIGQUERY_EMULATOR_HOST=%s must serve project %s: start it with --project=%s, or set GOOGLE_CLOUD_PROJECT to the project it serves)",
+				err, e.emu.Host, project, project)
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "BigQuery emulator on %s: tables %s.%s.%s and %s.%s.%s\n", e.emu.Host,
+		project, c.Dataset, c.Table, project, c.Dataset, c.RunsTable)
+	return nil
+}
+
+// startMeter serves the meter in front of the web system: the functions'
+// WEB_BASE_URL, so that every request they send it is counted.
+func (e *env) startMeter() error {
+	target, _ := url.Parse(e.webURL) // checked by startWebSystem
+	e.meter = webmeter.New(target, webmeter.Paths{Tickets: e.cfg.extract.TicketsPath, Logout: e.cfg.logout.LogoutPath}, nil)
+	e.meter.Serve(e.meterLn)
+	e.meterLn = nil // the meter closes it
+	return nil
+}
+
+// startFunctions serves the four functions on the Functions Framework.
+func (e *env) startFunctions(ctx context.Context, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", e.o.addr)
 	if err != nil {
-		return nil, fmt.Errorf("--addr: %w", err)
+		return fmt.Errorf("--addr: %w", err)
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
@@ -411,17 +535,20 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 	}()
 	e.funcsURL = "http://" + addr
 	if err := waitHTTP(ctx, e.funcsURL+"/StartLogin"); err != nil {
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(stderr, "functions on %s (/StartLogin, /CompleteLogin, /ExtractLoad, /Logout)\n", e.funcsURL)
+	return nil
+}
 
-	// Eventarc, locally.
+// startRelays starts Eventarc, locally: a push relay per trigger.
+func (e *env) startRelays(ctx context.Context) {
 	for _, r := range []*relay{
-		{topic: "session-ready", sub: "eventarc-extractload", url: e.funcsURL + "/ExtractLoad"},
-		{topic: "load-finished", sub: "eventarc-logout", url: e.funcsURL + "/Logout",
+		{topic: e.cfg.extract.TopicSessionReady, sub: subExtractLoad, url: e.funcsURL + "/ExtractLoad"},
+		{topic: e.cfg.extract.TopicLoadFinished, sub: subLogout, url: e.funcsURL + "/Logout",
 			onDone: func(d eventarc.Delivery) { e.finished <- d }},
 	} {
-		r.client, r.project, r.duplicate, r.log = e.ps, project, o.redeliver, e.log
+		r.client, r.project, r.duplicate, r.log = e.ps, project, e.o.redeliver, e.log
 		r.minBackoff, r.maxBackoff = 200*time.Millisecond, 5*time.Second
 		go func() {
 			if err := r.run(ctx); err != nil && ctx.Err() == nil {
@@ -429,25 +556,6 @@ func start(parent context.Context, o options, stderr io.Writer) (_ *env, err err
 			}
 		}()
 	}
-	return e, nil
-}
-
-func createTopology(ctx context.Context, b *bus.Bus) error {
-	for _, t := range []string{"login-pending", "session-ready", "load-finished"} {
-		if err := b.EnsureTopic(ctx, t); err != nil {
-			return err
-		}
-	}
-	for _, s := range []struct{ name, topic string }{
-		{"login-pending-complete", "login-pending"},
-		{"eventarc-extractload", "session-ready"},
-		{"eventarc-logout", "load-finished"},
-	} {
-		if err := b.EnsureSubscription(ctx, s.name, s.topic, 600*time.Second); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func waitHTTP(ctx context.Context, u string) error {

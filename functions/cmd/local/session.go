@@ -35,6 +35,7 @@ type summary struct {
 	RowsInTable int64                `json:"rows_in_table"`
 	Logout      bool                 `json:"logout"`
 	Logouts     *int                 `json:"logouts_accepted,omitempty"` // simulated system: logouts it accepted for this session
+	LogoutsSent int64                `json:"logout_requests"`            // logout requests the web system received for this session
 	DurationsMS map[string]int64     `json:"durations_ms"`
 	Verify      *websim.Verification `json:"verify,omitempty"`
 	Leaks       *[]string            `json:"leaks,omitempty"` // with --audit: where a secret showed in clear
@@ -43,6 +44,8 @@ type summary struct {
 	Project string `json:"project"`
 	Dataset string `json:"dataset"`
 	LogFile string `json:"log_file"`
+	Table   string `json:"-"` // the tickets table and the run log, in Dataset
+	Runs    string `json:"-"`
 }
 
 // session runs one session through the chain and sums it up.
@@ -50,16 +53,18 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	ctx, cancel := context.WithTimeout(parent, o.timeout)
 	defer cancel()
 	t0 := time.Now()
-	req0, pages0 := e.meter.Requests.Load(), e.meter.Pages.Load()
+	req0, pages0, logouts0Sent := e.meter.Requests.Load(), e.meter.Pages.Load(), e.meter.Logouts.Load()
 	logouts0 := 0
 	if e.sim != nil {
 		logouts0 = e.sim.Stats().Logouts
 	}
-	sum := summary{Outcome: "failed", DurationsMS: map[string]int64{}, Project: project, Dataset: o.dataset, LogFile: e.logPath}
+	sum := summary{Outcome: string(chain.OutcomeFailed), DurationsMS: map[string]int64{}, Project: project, Dataset: e.cfg.extract.Dataset, LogFile: e.logPath,
+		Table: e.cfg.extract.Table, Runs: e.cfg.extract.RunsTable}
 	failed := func(err error) summary {
 		sum.Error = err.Error()
 		sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
 		sum.Requests = e.meter.Requests.Load() - req0
+		sum.LogoutsSent = e.meter.Logouts.Load() - logouts0Sent
 		return sum
 	}
 
@@ -93,7 +98,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
-		e.meter.Progress(stderr, isTerminal(stderr), o.rate, 200, stop)
+		e.meter.Progress(stderr, isTerminal(stderr), o.rate, e.cfg.extract.PageLimit, stop)
 		close(done)
 	}()
 	fin, err := e.awaitFinished(ctx, started.SessionID)
@@ -107,7 +112,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 	sum.Outcome, sum.Error = string(fin.Outcome), fin.Error
 	sum.Tickets, sum.Inserted, sum.Updated = fin.Tickets, fin.Inserted, fin.Updated
 	if run, err := e.wh.Run(ctx, started.SessionID); err == nil && run != nil {
-		sum.Mode = run.Mode
+		sum.Mode = string(run.Mode)
 		sum.Rejected, sum.FieldErrors, sum.Reconciled = run.Rejected, run.FieldErrors, run.Reconciled
 	}
 	if n, err := e.wh.CountRows(ctx); err == nil {
@@ -119,6 +124,7 @@ func (e *env) session(parent context.Context, o options, stdin io.Reader, stderr
 		n := e.sim.Stats().Logouts - logouts0
 		sum.Logouts = &n
 	}
+	sum.LogoutsSent = e.meter.Logouts.Load() - logouts0Sent
 	sum.Pages = e.meter.Pages.Load() - pages0
 	sum.Requests = e.meter.Requests.Load() - req0
 	sum.DurationsMS["total"] = time.Since(t0).Milliseconds()
@@ -201,7 +207,7 @@ func printSummary(w io.Writer, s summary, asJSON bool) {
 			v.Truth, v.Deleted, v.Missing, v.Duplicated, v.Stale, v.WrongSituacao, v.Extra)
 	}
 	if s.Project != "" {
-		fmt.Fprintf(w, "  tables: %s.%s.tickets, run log %s.%s.sync_runs; function logs: %s\n", s.Project, s.Dataset, s.Project, s.Dataset, s.LogFile)
+		fmt.Fprintf(w, "  tables: %s.%s.%s, run log %s.%s.%s; function logs: %s\n", s.Project, s.Dataset, s.Table, s.Project, s.Dataset, s.Runs, s.LogFile)
 	}
 }
 
@@ -223,7 +229,7 @@ type version struct {
 // tableVersions reads every row's key, version and situacao from the
 // tickets table (the situacao column of CONTRACT section 6).
 func (e *env) tableVersions(ctx context.Context) ([]websim.Row, error) {
-	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc, situacao FROM `" + e.o.dataset + ".tickets`").Read(ctx)
+	it, err := e.bq.Query("SELECT numero_ticket, atualizado_em_utc, situacao FROM `" + e.cfg.extract.Dataset + "." + e.cfg.extract.Table + "`").Read(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read tickets: %w", err)
 	}

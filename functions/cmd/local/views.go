@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,15 +40,11 @@ func (e *env) showViews(ctx context.Context, stdout, stderr io.Writer) {
 // Terraform deploys, then prints the top lines of v_sla_mensal and
 // v_backlog_diario. Local dates are in TIMEZONE, as the functions read it.
 func (e *env) printViews(ctx context.Context, w io.Writer) error {
-	tz := os.Getenv("TIMEZONE")
-	if tz == "" {
-		tz = "America/Sao_Paulo"
-	}
-	if err := e.wh.EnsureViews(ctx, tz); err != nil {
+	if err := e.wh.EnsureViews(ctx, e.cfg.extract.TimeZone.String()); err != nil {
 		return fmt.Errorf("create views: %w", err)
 	}
 	for _, p := range viewPreviews {
-		it, err := e.bq.Query(fmt.Sprintf(p.sql, e.o.dataset)).Read(ctx)
+		it, err := e.bq.Query(fmt.Sprintf(p.sql, e.cfg.extract.Dataset)).Read(ctx)
 		if err != nil {
 			return fmt.Errorf("read %s: %w", strings.Fields(p.title)[0], err)
 		}
