@@ -17,13 +17,10 @@ import (
 
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/eventarc"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
@@ -68,7 +65,7 @@ type world struct {
 	sim    *websim.Server
 	simURL string
 	ps     *pstest.Server
-	bus    *bus.Bus
+	bus    *testkit.PubSub
 	sealer *seal.Sealer
 	secret []byte
 	logs   *os.File
@@ -83,29 +80,13 @@ const (
 func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *world {
 	t.Helper()
 	simOpts.Email, simOpts.Password, simOpts.APIToken = testEmail, testPassword, testAPIToken
-	w := &world{sim: websim.New(simOpts), ps: pstest.NewServer(), secret: []byte("webhook-secret-for-tests-only")}
+	w := &world{sim: websim.New(simOpts), secret: []byte("webhook-secret-for-tests-only")}
 	srv := httptest.NewServer(w.sim)
 	w.simURL = srv.URL
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() { w.ps.Close() })
-
-	conn, err := grpc.NewClient(w.ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w.bus, err = bus.New(context.Background(), testProject, option.WithGRPCConn(conn)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.bus.Close() })
-	ctx := context.Background()
-	for _, tp := range []string{"login-pending", "session-ready", "load-finished"} {
-		if err := w.bus.EnsureTopic(ctx, tp); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.bus.EnsureSubscription(ctx, "login-pending-complete", "login-pending", 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	w.bus = testkit.MustBus(t, testProject, "login-pending", "session-ready", "load-finished")
+	w.ps = w.bus.Server
+	w.bus.MustSubscription(t, "login-pending-complete", "login-pending", 60*time.Second)
 
 	key := bytes.Repeat([]byte{7}, 32)
 	w.sealer, _ = seal.New(key)
@@ -134,6 +115,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *wor
 	}
 	resetFunctions()
 
+	var err error
 	w.logs, err = os.CreateTemp(t.TempDir(), "logs")
 	if err != nil {
 		t.Fatal(err)
@@ -145,9 +127,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *wor
 }
 
 // datasetFor names a BigQuery dataset of the test's own.
-func datasetFor(t *testing.T) string {
-	return "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
-}
+func datasetFor(t *testing.T) string { return testkit.Dataset(t) }
 
 // resetFunctions drops the functions' lazily built clients, so the next
 // request reads the environment again.

@@ -163,7 +163,7 @@ func buildStarter(ctx context.Context) (*session.Starter, error) {
 	return &session.Starter{Web: webClient(cfg, 0), Bus: b, Sealer: sealer,
 		Email: cfg.Email, Password: cfg.Password, APIToken: cfg.APIToken, OTPTTL: cfg.OTPTTL,
 		TopicLoginPending: cfg.TopicLoginPending, TopicSessionReady: cfg.TopicSessionReady,
-		Pull: b, Runs: failedLogins{wh: wh, fullRefresh: cfg.FullRefresh, now: now}, SubLoginPending: cfg.SubLoginPending,
+		Pull: session.BusPuller{Bus: b}, Runs: failedLogins{wh: wh, fullRefresh: cfg.FullRefresh, now: now}, SubLoginPending: cfg.SubLoginPending,
 		Now: now, Log: logger, NewID: session.NewID}, nil
 }
 
@@ -188,7 +188,7 @@ func buildCompleter(ctx context.Context) (*completeDeps, error) {
 	return &completeDeps{
 		verifier: &webhook.Verifier{Secret: cfg.WebhookSecret, Now: now,
 			MaxSkew: 300 * time.Second, MaxBody: 64 << 10},
-		completer: &session.Completer{Web: webClient(cfg, 0), Bus: b, Pull: b,
+		completer: &session.Completer{Web: webClient(cfg, 0), Bus: b, Pull: session.BusPuller{Bus: b},
 			Runs: failedLogins{wh: wh, fullRefresh: cfg.FullRefresh, now: now}, Sealer: sealer,
 			SubLoginPending: cfg.SubLoginPending, TopicSessionReady: cfg.TopicSessionReady,
 			PullWait: 10 * time.Second, ClockSkew: 60 * time.Second, Work: session.DefaultWork,

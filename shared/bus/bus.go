@@ -99,7 +99,8 @@ type Leased struct {
 	bus   *Bus
 }
 
-// Ack removes the message from the subscription.
+// Ack removes the message from the subscription. An error means the ack may
+// not have arrived: the message is delivered again after its ack deadline.
 func (l *Leased) Ack(ctx context.Context) error {
 	err := l.bus.client.SubscriptionAdminClient.Acknowledge(ctx, &pubsubpb.AcknowledgeRequest{
 		Subscription: l.sub, AckIds: []string{l.ackID}})
@@ -109,7 +110,8 @@ func (l *Leased) Ack(ctx context.Context) error {
 	return nil
 }
 
-// Nack hands the message back for redelivery now.
+// Nack hands the message back for redelivery now. An error means it stays
+// leased until its ack deadline passes, and is delivered again then.
 func (l *Leased) Nack(ctx context.Context) error {
 	err := l.bus.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
 		Subscription: l.sub, AckIds: []string{l.ackID}, AckDeadlineSeconds: 0})
@@ -192,8 +194,10 @@ func (b *Bus) EnsureSubscription(ctx context.Context, id, topic string, ackDeadl
 	return nil
 }
 
-// Extend pushes the message's ack deadline to d from now (whole seconds, at
-// least 1), so that no other puller receives it meanwhile.
+// Extend pushes the message's ack deadline to d from now (whole seconds, 1 s
+// to 600 s), so that no other puller receives it meanwhile. An error means
+// the deadline was not moved: when the old one passes, the message may go to
+// another puller.
 func (l *Leased) Extend(ctx context.Context, d time.Duration) error {
 	secs := int32(max(d/time.Second, 1))
 	err := l.bus.client.SubscriptionAdminClient.ModifyAckDeadline(ctx, &pubsubpb.ModifyAckDeadlineRequest{
@@ -202,35 +206,4 @@ func (l *Leased) Extend(ctx context.Context, d time.Duration) error {
 		return fmt.Errorf("extend %s: %w", l.ID, err)
 	}
 	return nil
-}
-
-// Hold keeps the message leased while its holder works: it extends the ack
-// deadline to lease now and again every third of lease, until stop is called
-// (then Ack or Nack it). A failed extension is tried again at the next tick.
-func (l *Leased) Hold(lease time.Duration) (stop func()) {
-	lease = max(lease, time.Second)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(lease / 3)
-		defer t.Stop()
-		for {
-			ectx, ecancel := context.WithTimeout(ctx, lease/3)
-			_ = l.Extend(ectx, lease)
-			ecancel()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			<-done
-		})
-	}
 }

@@ -69,7 +69,7 @@ func secretValues(env map[string]string) []string {
 	var out []string
 	for _, fn := range config.Functions {
 		for _, v := range config.Vars(fn) {
-			if s := strings.TrimSpace(env[v.Name]); v.Secret && s != "" {
+			if s := strings.TrimSpace(env[v.Name]); v.Secret() && s != "" {
 				out = append(out, s)
 			}
 		}
@@ -201,17 +201,17 @@ func TestVarsMatchContract(t *testing.T) {
 			for _, v := range vars {
 				want, inContract := contractVars[v.Name]
 				if !inContract {
-					if v.Required || v.Secret {
-						t.Errorf("%s: outside the contract, got required=%v secret=%v, want optional and not secret", v.Name, v.Required, v.Secret)
+					if v.Required || v.Secret() {
+						t.Errorf("%s: outside the contract, got required=%v secret=%v, want optional and not secret", v.Name, v.Required, v.Secret())
 					}
 					continue
 				}
-				if v.Required != want.required || v.Secret != want.secret || v.Default != want.def {
+				if v.Required != want.required || v.Secret() != want.secret || v.Default != want.def {
 					t.Errorf("%s: got required=%v secret=%v default=%q, want %v %v %q",
-						v.Name, v.Required, v.Secret, v.Default, want.required, want.secret, want.def)
+						v.Name, v.Required, v.Secret(), v.Default, want.required, want.secret, want.def)
 				}
-				if v.Local != strings.HasSuffix(v.Name, "_EMULATOR_HOST") {
-					t.Errorf("%s: got Local=%v", v.Name, v.Local)
+				if v.Local() != strings.HasSuffix(v.Name, "_EMULATOR_HOST") {
+					t.Errorf("%s: got Local=%v", v.Name, v.Local())
 				}
 			}
 		})

@@ -19,11 +19,9 @@ import (
 	"cloud.google.com/go/bigquery"
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
@@ -66,7 +64,7 @@ type world struct {
 	bq     *bigquery.Client
 	cfg    warehouse.Config
 	sealer *seal.Sealer
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	loader *extract.Loader
 
 	// served is the web system's state as the newest ticket-list request
@@ -99,7 +97,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 	// websim's churn only creates and updates here. Its silent kinds are
 	// driven end to end by functions/cmd/local (TestUnstableOrderChurnAndSilentChanges).
 	simOpts.ChurnNoSilent = true
-	w := &world{sim: websim.New(simOpts), ps: pstest.NewServer(), logs: &syncBuffer{}}
+	w := &world{sim: websim.New(simOpts), logs: &testkit.Buffer{}}
 	w.ov = newOverlay(w.sim)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var snap []tickets.Ticket
@@ -116,34 +114,22 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 		w.ov.serve(rw, r, snap)
 	}))
 	t.Cleanup(srv.Close)
-	t.Cleanup(func() { w.ps.Close() })
 
 	log := logging.New(w.logs, slog.LevelDebug)
 	w.web = websystem.New(srv.URL, websystem.Paths{}, srv.Client(), websystem.Options{
 		MaxRetries: 2, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, Logger: log})
 
-	conn, err := grpc.NewClient(w.ps.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.New(ctx, project, option.WithGRPCConn(conn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	w.bus = b
-	for _, tp := range []string{"session-ready", "load-finished"} {
-		if err := b.EnsureTopic(ctx, tp); err != nil {
-			t.Fatalf("EnsureTopic(%s): %v", tp, err)
-		}
-	}
+	ps := testkit.MustBus(t, project, "session-ready", "load-finished")
+	w.ps, w.bus = ps.Server, ps.Bus
+	b := w.bus
 
+	var err error
 	if w.bq, err = warehouse.NewClient(ctx, project, emu.Host); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.bq.Close() })
 	w.cfg = warehouse.Config{
-		Dataset:   fmt.Sprintf("t%d_%s", seq.Add(1), strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())),
+		Dataset:   testkit.Dataset(t),
 		Table:     "tickets",
 		RunsTable: "sync_runs",
 		Location:  "US",
@@ -169,7 +155,7 @@ func mustWorld(t *testing.T, simOpts websim.Options, tune func(*extract.Loader))
 // newLoader is the loader both tiers test: the seams and clock of l with the
 // tests' settings, adjusted by tune (may be nil). A failing test shows the
 // loader's logs, which go to logs.
-func newLoader(t *testing.T, l extract.Loader, logs *syncBuffer, tune func(*extract.Loader)) *extract.Loader {
+func newLoader(t *testing.T, l extract.Loader, logs *testkit.Buffer, tune func(*extract.Loader)) *extract.Loader {
 	t.Helper()
 	l.WindowDays, l.PageLimit, l.FullRefresh, l.Overlap = 180, 200, 24*time.Hour, 15*time.Minute
 	l.MaxEventAge, l.ChunkBudget, l.Concurrency = time.Hour, 5*time.Minute, 4
@@ -820,24 +806,6 @@ func TestAutoMode(t *testing.T) {
 	}
 	w.wantTableIs(t, w.truth())
 	w.wantNoSecrets(t, testAPIToken)
-}
-
-// syncBuffer is a bytes.Buffer safe for the loader's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestRedeliveredChunk replays a chunk whose rows were loaded and merged but

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/extract"
@@ -39,7 +40,7 @@ type fastWorld struct {
 	runs   *memRuns
 	bus    *memBus
 	sealer *seal.Sealer
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 	loader *extract.Loader
 
 	skew      atomic.Int64           // added to the loader's clock
@@ -87,7 +88,7 @@ func mustFastWorld(t *testing.T, simOpts websim.Options, prior []chain.Run, tune
 		simOpts.Days = 30 // well inside the loader's 180-day window
 	}
 	w := &fastWorld{sim: websim.New(simOpts), table: newMemTable(), runs: newMemRuns(prior...),
-		bus: newMemBus(), logs: &syncBuffer{}, kinds: map[string]int{}}
+		bus: newMemBus(), logs: &testkit.Buffer{}, kinds: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if f := w.onRequest.Load(); f != nil {
 			(*f)()

@@ -15,7 +15,7 @@ import (
 func lastOn[T any](t *testing.T, w *world, topic string, decode func(chain.Message) (T, error)) T {
 	t.Helper()
 	var last *chain.Message
-	for _, m := range w.ps.Messages() {
+	for _, m := range w.bus.Server.Messages() {
 		if strings.HasSuffix(m.Topic, "/topics/"+topic) {
 			last = &chain.Message{Data: m.Data, Attributes: m.Attributes}
 		}

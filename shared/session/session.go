@@ -13,11 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/logging"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/seal"
@@ -27,21 +27,58 @@ import (
 // Web is the part of the web-system client a session needs.
 type Web interface {
 	// StartLogin posts the credentials and returns the temporary code tmp.
+	// An error means no code was sent; its message never holds the
+	// credentials.
 	StartLogin(ctx context.Context, email, password string) (string, error)
-	// FinishLogin trades tmp and the e-mailed code for a session token.
+	// FinishLogin trades tmp and the e-mailed code for a session token. An
+	// error matching websystem.ErrUnauthorized means the system refused the
+	// code (wrong, spent or expired); any other error, that the exchange
+	// failed and may be tried again with the same code.
 	FinishLogin(ctx context.Context, tmp, code string) (string, error)
-	// Logout ends the session; an already-ended one answers ErrUnauthorized.
+	// Logout ends the session. An error matching websystem.ErrUnauthorized
+	// means it had already ended; any other, that it may still be open.
 	Logout(ctx context.Context, token string) error
 }
 
 // Publisher puts a chain message on a topic.
 type Publisher interface {
+	// Publish returns the message id once the message is stored. An error
+	// means it may not have been: the step that published has failed.
 	Publish(ctx context.Context, topic string, m chain.Message) (string, error)
 }
 
-// Puller takes the pending sessions waiting on a subscription.
+// Puller takes the messages waiting on a subscription (the pending logins).
 type Puller interface {
-	Pull(ctx context.Context, sub string, wait time.Duration) ([]*bus.Leased, error)
+	// Pull returns messages waiting on sub, waiting up to wait for the first
+	// one; it may return only some of those waiting (Pub/Sub returns at most
+	// a batch), so a caller that needs all of them pulls until a pull comes
+	// back empty. Each returned message is leased to the caller: no other
+	// puller receives it until it is acked, nacked or its lease runs out.
+	// No messages and a nil error: none arrived within wait. An error means
+	// the subscription could not be read; no message was leased by this call.
+	Pull(ctx context.Context, sub string, wait time.Duration) ([]Pulled, error)
+}
+
+// Pulled is one message a Puller took, with its lease.
+type Pulled struct {
+	chain.Message
+	ID    string // the transport's message id, for logs
+	Lease Lease
+}
+
+// Lease holds a pulled message for its puller until Ack or Nack.
+type Lease interface {
+	// Ack removes the message from the subscription for good. An error
+	// means the ack may not have arrived: the message comes back to some
+	// puller when its lease runs out.
+	Ack(ctx context.Context) error
+	// Nack hands the message back for redelivery now. An error means it
+	// stays leased until its lease runs out, and then comes back.
+	Nack(ctx context.Context) error
+	// Extend renews the lease for d from now (whole seconds, 1 s to 600 s).
+	// An error means the lease was not renewed: when the old one runs out
+	// another puller may receive the message.
+	Extend(ctx context.Context, d time.Duration) error
 }
 
 // FailedLogin is a session whose login never completed.
@@ -56,6 +93,8 @@ type FailedLogin struct {
 
 // RunRecorder writes a failed login to the run log (sync_runs).
 type RunRecorder interface {
+	// RecordFailedLogin records f as a failed run. An error means the row
+	// may be missing: the caller only logs it (the login is over either way).
 	RecordFailedLogin(ctx context.Context, f FailedLogin) error
 }
 
@@ -199,7 +238,7 @@ const maxDrainPulls = 20
 // failure here is logged and does not stop the new login.
 func (s *Starter) expire(ctx context.Context) {
 	leased, err := drain(ctx, s.Pull, s.SubLoginPending, 0)
-	if err != nil && !errors.Is(err, bus.ErrNoMessages) {
+	if err != nil {
 		s.Log.Warn("could not check the pending logins for expired ones", "error", err)
 	}
 	now := s.Now()
@@ -207,7 +246,7 @@ func (s *Starter) expire(ctx context.Context) {
 		m, err := chain.DecodeLoginPending(l.Message)
 		if err != nil {
 			s.Log.Error("dropping a malformed pending-session message", "pubsub_message_id", l.ID, "error", err)
-			_ = l.Ack(ctx)
+			_ = l.Lease.Ack(ctx)
 			continue
 		}
 		if !now.Before(m.ExpiresAt) {
@@ -215,7 +254,7 @@ func (s *Starter) expire(ctx context.Context) {
 				reasonExpired, now)
 			continue
 		}
-		if err := l.Nack(context.WithoutCancel(ctx)); err != nil {
+		if err := l.Lease.Nack(context.WithoutCancel(ctx)); err != nil {
 			s.Log.Warn("could not hand a live pending login back; it returns after its ack deadline", "error", err)
 		}
 	}
@@ -223,27 +262,56 @@ func (s *Starter) expire(ctx context.Context) {
 
 // drain pulls sub until a pull comes back empty (bounded by maxDrainPulls),
 // waiting up to wait for the first message only: Pub/Sub may return a subset
-// of what waits in one pull.
-func drain(ctx context.Context, p Puller, sub string, wait time.Duration) ([]*bus.Leased, error) {
-	var all []*bus.Leased
+// of what waits in one pull. On an error it returns what it leased before.
+func drain(ctx context.Context, p Puller, sub string, wait time.Duration) ([]Pulled, error) {
+	var all []Pulled
 	for i := 0; i < maxDrainPulls; i++ {
 		w := time.Duration(0)
 		if len(all) == 0 {
 			w = wait
 		}
 		got, err := p.Pull(ctx, sub, w)
-		if errors.Is(err, bus.ErrNoMessages) {
-			if len(all) == 0 {
-				return nil, err
-			}
-			return all, nil
-		}
 		if err != nil {
 			return all, err
+		}
+		if len(got) == 0 {
+			return all, nil
 		}
 		all = append(all, got...)
 	}
 	return all, nil
+}
+
+// hold keeps l leased while its holder works: it renews the lease for lease
+// now and again every third of lease, until stop is called (then Ack or Nack
+// it). A failed renewal is tried again at the next tick. Calling stop more
+// than once is harmless.
+func hold(l Lease, lease time.Duration) (stop func()) {
+	lease = max(lease, time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(lease / 3)
+		defer t.Stop()
+		for {
+			ectx, ecancel := context.WithTimeout(ctx, lease/3)
+			_ = l.Extend(ectx, lease)
+			ecancel()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
 }
 
 // Code is an OTP as the webhook received it.
@@ -282,7 +350,7 @@ type Completer struct {
 }
 
 type pending struct {
-	leased *bus.Leased
+	leased Pulled
 	msg    chain.LoginPending
 }
 
@@ -313,7 +381,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	if lease <= 0 {
 		lease = defaultLease
 	}
-	stopHold := newest.leased.Hold(lease)
+	stopHold := hold(newest.leased.Lease, lease)
 	defer stopHold()
 	work := c.Work
 	if work <= 0 {
@@ -334,7 +402,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 		stopHold()
 		sctx, scancel := settle()
 		defer scancel()
-		if err := newest.leased.Nack(sctx); err != nil {
+		if err := newest.leased.Lease.Nack(sctx); err != nil {
 			log.Warn("could not hand the pending session back; it returns after its ack deadline", "error", err)
 		}
 	}
@@ -389,7 +457,7 @@ func (c *Completer) Complete(ctx context.Context, code Code) (string, error) {
 	}
 	sctx, scancel := settle()
 	defer scancel()
-	if err := newest.leased.Ack(sctx); err != nil {
+	if err := newest.leased.Lease.Ack(sctx); err != nil {
 		// The session is live and announced; a redelivered pending message
 		// would only meet a spent tmp (422) and then expire.
 		log.Warn("could not ack the completed pending session", "error", err)
@@ -409,14 +477,14 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 			return nil, fail(KindNoPending, "no pending session", nil)
 		}
 		leased, err := drain(ctx, c.Pull, c.SubLoginPending, wait)
-		if errors.Is(err, bus.ErrNoMessages) {
-			return nil, fail(KindNoPending, "no pending session", nil)
-		}
 		if err != nil {
 			for _, l := range leased {
-				_ = l.Nack(context.WithoutCancel(ctx))
+				_ = l.Lease.Nack(context.WithoutCancel(ctx))
 			}
 			return nil, fail(KindBus, "pull pending sessions", err)
+		}
+		if len(leased) == 0 {
+			return nil, fail(KindNoPending, "no pending session", nil)
 		}
 		var live []*pending
 		now := c.Now()
@@ -424,7 +492,7 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 			m, err := chain.DecodeLoginPending(l.Message)
 			if err != nil {
 				log.Error("dropping a malformed pending-session message", "pubsub_message_id", l.ID, "error", err)
-				_ = l.Ack(ctx)
+				_ = l.Lease.Ack(ctx)
 				continue
 			}
 			p := &pending{leased: l, msg: m}
@@ -455,7 +523,7 @@ func (c *Completer) newestPending(ctx context.Context, log *slog.Logger) (*pendi
 // dropPending acks a pending session that can never complete, logs it at
 // ERROR (event login.expired) and records it in the run log when runs is set.
 func dropPending(ctx context.Context, runs RunRecorder, log *slog.Logger, p *pending, reason string, now time.Time) {
-	if err := p.leased.Ack(context.WithoutCancel(ctx)); err != nil {
+	if err := p.leased.Lease.Ack(context.WithoutCancel(ctx)); err != nil {
 		log.Warn("could not drop a pending session", "error", err)
 	}
 	log.Error("login failed: "+reason, "event", "login.expired", "session_id", p.msg.SessionID,

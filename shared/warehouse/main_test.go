@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/bigquery"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/warehouse"
 )
 
@@ -25,8 +25,6 @@ var emu *bqemulator.Emulator
 func TestMain(m *testing.M) {
 	os.Exit(bqemulator.RunTests(m, project, func(e *bqemulator.Emulator) { emu = e }))
 }
-
-var datasetSeq atomic.Int64
 
 // env is a Warehouse on a fresh dataset of the emulator.
 type env struct {
@@ -43,9 +41,8 @@ func mustEnv(tb testing.TB) *env {
 		tb.Fatalf("NewClient: %v", err)
 	}
 	tb.Cleanup(func() { client.Close() })
-	name := strings.NewReplacer("/", "_", "-", "_").Replace(tb.Name())
 	cfg := warehouse.Config{
-		Dataset:    fmt.Sprintf("t%d_%s", datasetSeq.Add(1), name),
+		Dataset:    testkit.Dataset(tb),
 		Table:      "tickets",
 		RunsTable:  "sync_runs",
 		Location:   "US",

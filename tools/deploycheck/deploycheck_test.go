@@ -28,18 +28,60 @@ var (
 const frameworkFunctions = "github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
 // authModes are the values of the auth_mode variable, with the credential
-// variables each needs (CONTRACT.md sections 2 and 5).
-var authModes = map[string][]string{
-	"otp":       {"WEB_EMAIL", "WEB_PASSWORD"},
-	"api-token": {"WEB_API_TOKEN"},
-}
+// variables each needs (CONTRACT.md sections 2 and 5): config.Table's
+// entries that name an AuthMode.
+var authModes = func() map[string][]string {
+	out := map[string][]string{}
+	for _, v := range config.Table {
+		if v.AuthMode != "" {
+			out[v.AuthMode] = append(out[v.AuthMode], v.Name)
+		}
+	}
+	return out
+}()
 
 // switchedSecrets are the optional secrets Terraform sets only while a
 // variable of its is set (null or empty: unset): environment name →
-// Terraform variable. TOKEN_SEAL_KEY_PREVIOUS exists only during a key
-// rotation (terraform/README.md, Rotating the seal key).
-var switchedSecrets = map[string]string{
-	"TOKEN_SEAL_KEY_PREVIOUS": "token_seal_key_previous",
+// Terraform variable, from config.Table's SwitchedBy. TOKEN_SEAL_KEY_PREVIOUS
+// exists only during a key rotation (terraform/README.md, Rotating the seal key).
+var switchedSecrets = func() map[string]string {
+	out := map[string]string{}
+	for _, v := range config.Table {
+		if v.SwitchedBy != "" {
+			out[v.Name] = v.SwitchedBy
+		}
+	}
+	return out
+}()
+
+// sentinel is the value the check gives the Terraform variable (or object
+// attribute) from: a variable set from it must arrive with this value.
+func sentinel(from string) string { return "<var." + from + ">" }
+
+// sentinelVars gives every Terraform variable that config.Table names as a
+// source its sentinel value; an object variable ("web_paths.login") gets an
+// object of its named attributes.
+func sentinelVars() map[string]cty.Value {
+	objects := map[string]map[string]cty.Value{}
+	out := map[string]cty.Value{}
+	for _, v := range config.Table {
+		if v.Set != config.SetByVariable {
+			continue
+		}
+		name, attr, isAttr := strings.Cut(v.From, ".")
+		if !isAttr {
+			out[name] = cty.StringVal(sentinel(v.From))
+			continue
+		}
+		if objects[name] == nil {
+			objects[name] = map[string]cty.Value{}
+		}
+		objects[name][attr] = cty.StringVal(sentinel(v.From))
+	}
+	for name, attrs := range objects {
+		out[name] = cty.ObjectVal(attrs)
+	}
+	return out
 }
 
 // aSealKey is a well-formed seal key (base64 of 32 bytes).
@@ -71,10 +113,11 @@ func newDeployment(mode, state string) deployment {
 	d := deployment{
 		name:        mode + "/previous-key-" + state,
 		credentials: authModes[mode],
-		vars:        map[string]cty.Value{"auth_mode": cty.StringVal(mode)},
+		vars:        sentinelVars(),
 		on:          map[string]bool{},
 		state:       state,
 	}
+	d.vars["auth_mode"] = cty.StringVal(mode)
 	found := false
 	for _, st := range switchStates {
 		if st.name != state {
@@ -173,6 +216,8 @@ type deployed struct {
 	kind      string // "HTTP" without an event trigger, "CloudEvent" with one
 	plainEnv  []string
 	secretEnv []string
+	plain     map[string]cty.Value // plain environment name → value (unknown where it cannot be evaluated)
+	secretOf  map[string]string    // secret environment name → the secret it comes from ("" unknown)
 }
 
 // mustDeployed evaluates the functions of the configuration as dep applies it.
@@ -213,9 +258,14 @@ func mustDeployed(tb testing.TB, c *deploycheck.Config, dep deployment) map[stri
 			if err != nil || len(services) != 1 {
 				tb.Fatalf("%s: want one service_config (%v)", address, err)
 			}
-			if d.plainEnv, err = deploycheck.Keys(services[0], "environment_variables", sctx[0]); err != nil {
+			if d.plain, err = deploycheck.Map(services[0], "environment_variables", sctx[0]); err != nil {
 				tb.Fatalf("%s: service_config.environment_variables: %v", address, err)
 			}
+			for name := range d.plain {
+				d.plainEnv = append(d.plainEnv, name)
+			}
+			sort.Strings(d.plainEnv)
+			d.secretOf = map[string]string{}
 			secrets, ectx, err := deploycheck.Blocks(services[0], "secret_environment_variables", sctx[0])
 			if err != nil {
 				tb.Fatalf("%s: secret_environment_variables: %v", address, err)
@@ -226,6 +276,13 @@ func mustDeployed(tb testing.TB, c *deploycheck.Config, dep deployment) map[stri
 					tb.Fatalf("%s: secret_environment_variables.key: %v", address, err)
 				}
 				d.secretEnv = append(d.secretEnv, key)
+				// The dynamic block's iterator value is the secret's name
+				// (terraform/functions.tf: secrets = { ENV = "secret-name" }).
+				if it, ok := ectx[i].Variables["secret_environment_variables"]; ok {
+					if val := it.GetAttr("value"); val.IsKnown() && val.Type() == cty.String {
+						d.secretOf[key] = val.AsString()
+					}
+				}
 			}
 			sort.Strings(d.secretEnv)
 
@@ -336,29 +393,36 @@ func environmentProblems(fn config.Function, d deployed, dep deployment) []strin
 		switch {
 		case !ok:
 			add("%s sets %s, which %s does not read", d.address, name, fn)
-		case v.Local:
+		case v.Local():
 			add("%s sets %s, which is for local runs only", d.address, name)
-		case v.Secret && !slices.Contains(d.secretEnv, name):
+		case v.Secret() && !slices.Contains(d.secretEnv, name):
 			add("%s sets the secret %s as a plain environment variable; it belongs in secret_environment_variables", d.address, name)
-		case !v.Secret && slices.Contains(d.secretEnv, name):
+		case !v.Secret() && slices.Contains(d.secretEnv, name):
 			add("%s takes %s from Secret Manager, but it is no secret", d.address, name)
+		case v.Set == config.SetBySecret && d.secretOf[name] != v.From:
+			add("%s takes %s from the secret %q, want %q (config.Table)", d.address, name, d.secretOf[name], v.From)
+		case v.Set == config.SetByVariable && !slices.Contains(d.secretEnv, name):
+			got := d.plain[name]
+			if !got.IsKnown() || got.IsNull() || got.Type() != cty.String || got.AsString() != sentinel(v.From) {
+				add("%s sets %s from something else than var.%s (config.Table)", d.address, name, v.From)
+			}
 		}
 	}
 
 	for _, v := range vars {
 		isSet := slices.Contains(set, v.Name)
-		credential := slices.Contains([]string{"WEB_EMAIL", "WEB_PASSWORD", "WEB_API_TOKEN"}, v.Name)
+		credential := v.AuthMode != ""
 		variable, switched := switchedSecrets[v.Name]
 		switch {
-		case v.Local:
+		case v.Local():
 			// Emulator hosts: never set in the cloud.
 		case credential:
 			if want := slices.Contains(dep.credentials, v.Name); isSet != want {
 				add("%s: %s set = %v, want %v in this auth mode", d.address, v.Name, isSet, want)
 			}
 		case switched:
-			if v.Required || !v.Secret {
-				add("%s: %s is switched by var.%s, so it must be an optional secret (config: required %v, secret %v)", d.address, v.Name, variable, v.Required, v.Secret)
+			if v.Required || !v.Secret() {
+				add("%s: %s is switched by var.%s, so it must be an optional secret (config: required %v, secret %v)", d.address, v.Name, variable, v.Required, v.Secret())
 			}
 			if want := dep.on[v.Name]; isSet != want {
 				add("%s: %s set = %v, want %v with var.%s %s", d.address, v.Name, isSet, want, variable, dep.state)
@@ -366,7 +430,7 @@ func environmentProblems(fn config.Function, d deployed, dep deployment) []strin
 		case isSet:
 		case v.Required:
 			add("%s does not set %s, which %s requires", d.address, v.Name, fn)
-		case v.Secret:
+		case v.Secret():
 			add("%s does not set the secret %s, which %s reads", d.address, v.Name, fn)
 		default:
 			add("%s does not set %s, which %s reads (its default %q need not fit this deployment)", d.address, v.Name, fn, v.Default)
@@ -540,6 +604,12 @@ func TestEnvironmentOmissionsFail(t *testing.T) {
 			mode: "otp", previous: "set", fn: config.Logout,
 			wantWords: []string{"TOKEN_SEAL_KEY_PREVIOUS", "both as plain and as secret"},
 		},
+		{name: "variable set from another Terraform variable", file: "functions.tf", mode: "otp", fn: config.ExtractLoad,
+			old: "PAGE_LIMIT            = tostring(var.page_limit)", new: "PAGE_LIMIT            = tostring(var.window_days)",
+			wantWords: []string{"PAGE_LIMIT", "var.page_limit"}},
+		{name: "secret taken from another secret", file: "functions.tf", mode: "otp", fn: config.StartLogin,
+			old: `WEB_PASSWORD = "web-password"`, new: `WEB_PASSWORD = "web-email"`,
+			wantWords: []string{"WEB_PASSWORD", `"web-email", want "web-password"`}},
 		{
 			name: "secret set in clear",
 			file: "functions.tf",

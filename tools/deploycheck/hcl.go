@@ -168,6 +168,7 @@ func (c *Config) functions() map[string]function.Function {
 		"merge":      stdlib.MergeFunc,
 		"min":        stdlib.MinFunc,
 		"replace":    stdlib.ReplaceFunc,
+		"tostring":   stdlib.MakeToFunc(cty.String),
 		"upper":      stdlib.UpperFunc,
 		"values":     stdlib.ValuesFunc,
 	}
@@ -304,9 +305,25 @@ func String(body *hclsyntax.Body, name string, ctx *hcl.EvalContext) (string, er
 	return v.AsString(), nil
 }
 
-// Keys evaluates the attribute name of body, a map or object, to its keys;
-// the values may be unknown, the keys may not. A missing attribute has none.
+// Keys evaluates the attribute name of body, a map or object, to its keys,
+// sorted (see Map).
 func Keys(body *hclsyntax.Body, name string, ctx *hcl.EvalContext) ([]string, error) {
+	m, err := Map(body, name, ctx)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Map evaluates the attribute name of body, a map or object, to its
+// elements; the keys must be known, the values may be unknown. A missing
+// attribute has none.
+func Map(body *hclsyntax.Body, name string, ctx *hcl.EvalContext) (map[string]cty.Value, error) {
 	attr, ok := body.Attributes[name]
 	if !ok {
 		return nil, nil
@@ -326,11 +343,10 @@ func Keys(body *hclsyntax.Body, name string, ctx *hcl.EvalContext) ([]string, er
 	if !ty.IsObjectType() && !ty.IsMapType() {
 		return nil, fmt.Errorf("%s is a %s, not a map", name, ty.FriendlyName())
 	}
-	var keys []string
+	out := map[string]cty.Value{}
 	for it := v.ElementIterator(); it.Next(); {
-		k, _ := it.Element()
-		keys = append(keys, k.AsString())
+		k, val := it.Element()
+		out[k.AsString()] = val
 	}
-	sort.Strings(keys)
-	return keys, nil
+	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/bqemulator"
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 )
 
 // These tests run the local runner as a user does, as its own process, each
@@ -53,7 +54,7 @@ func runLocal(t *testing.T, args ...string) result {
 // (the last value of a variable wins).
 func runLocalEnv(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	dataset := "t_" + strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())
+	dataset := testkit.Dataset(t)
 	args = append([]string{"--json", "--addr", "127.0.0.1:0", "--dataset", dataset}, args...)
 	cmd := exec.Command(localBin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -113,15 +114,16 @@ func TestOutsideEmulatorOtherProject(t *testing.T) {
 		wantExit   int
 		wantStderr string
 	}{
-		{"served_project", "other-proj", 0, "tables other-proj.t_TestOutsideEmulatorOtherProject"},
+		{"served_project", "other-proj", 0, "tables other-proj.{dataset}"},
 		{"unserved_project", "wrong-proj", 1, "start it with --project=wrong-proj, or set GOOGLE_CLOUD_PROJECT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runLocalEnv(t, []string{"BIGQUERY_EMULATOR_HOST=" + other.Host, "GOOGLE_CLOUD_PROJECT=" + tt.project},
 				"--tickets", "200")
-			if r.exit != tt.wantExit || !strings.Contains(r.stderr, tt.wantStderr) {
-				t.Fatalf("got exit %d, stderr:\n%s\nwant exit %d and %q", r.exit, r.stderr, tt.wantExit, tt.wantStderr)
+			want := strings.ReplaceAll(tt.wantStderr, "{dataset}", testkit.Dataset(t))
+			if r.exit != tt.wantExit || !strings.Contains(r.stderr, want) {
+				t.Fatalf("got exit %d, stderr:\n%s\nwant exit %d and %q", r.exit, r.stderr, tt.wantExit, want)
 			}
 			if tt.wantExit != 0 {
 				return

@@ -1,30 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestFlags(t *testing.T) {
 	tests := []struct {
@@ -39,7 +26,7 @@ func TestFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut syncBuffer
+			var out, errOut testkit.Buffer
 			if code := run(context.Background(), append(tt.args, "--addr", "127.0.0.1:0"), &out, &errOut); code != 2 {
 				t.Fatalf("exit: got %d, want 2 (%s)", code, errOut.String())
 			}
@@ -82,7 +69,7 @@ func TestServe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
-			var out, errOut syncBuffer
+			var out, errOut testkit.Buffer
 			done := make(chan int, 1)
 			args := append([]string{"--addr", "127.0.0.1:0", "--tickets", "50", "--api-token", "tok-123", "--rate-limit", "0"}, tt.args...)
 			go func() { done <- run(ctx, args, &out, &errOut) }()

@@ -1,14 +1,14 @@
 package bqemulator
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 )
 
 func TestRepoRootFindsToolsModule(t *testing.T) {
@@ -47,7 +47,7 @@ func TestWithProgressTicksWhileBuilding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out syncBuffer
+			var out testkit.Buffer
 			release := make(chan struct{})
 			go func() {
 				// Let the build run until three ticks have been written.
@@ -84,22 +84,4 @@ func TestWithProgressSilentWithoutWriter(t *testing.T) {
 	if err := withProgress(nil, "emu", time.Millisecond, func() error { called = true; return nil }); err != nil || !called {
 		t.Errorf("got called=%v err=%v, want fn run once without error", called, err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the ticker goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
