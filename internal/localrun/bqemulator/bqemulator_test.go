@@ -10,7 +10,7 @@ import (
 )
 
 func TestVersionMatchesToolsModule(t *testing.T) {
-	b, err := os.ReadFile("../../tools/go.mod")
+	b, err := os.ReadFile("../../../tools/go.mod")
 	if err != nil {
 		t.Fatalf("read tools/go.mod: %v", err)
 	}
