@@ -189,23 +189,6 @@ func (w *world) sessionWith(t *testing.T, mode chain.Mode, auth chain.Auth, toke
 	return newSession(t, w.sealer, mode, auth, token)
 }
 
-// mustLogin logs in to sim with the e-mailed code and returns the session
-// token: the web system's, sealed raw as CompleteLogin does.
-func mustLogin(t *testing.T, web *websystem.Client, sim *websim.Server) string {
-	t.Helper()
-	ctx := context.Background()
-	tmp, err := web.StartLogin(ctx, testEmail, testPassword)
-	if err != nil {
-		t.Fatalf("StartLogin: %v", err)
-	}
-	code, _, _ := sim.LastCode()
-	token, err := web.FinishLogin(ctx, tmp, code)
-	if err != nil {
-		t.Fatalf("FinishLogin: %v", err)
-	}
-	return token
-}
-
 // newSession is a session-ready message of a new session, its token sealed
 // with s.
 func newSession(t *testing.T, s *seal.Sealer, mode chain.Mode, auth chain.Auth, token string) chain.SessionReady {
@@ -726,7 +709,7 @@ func TestTokenExpiresMidPull(t *testing.T) {
 		l.PageLimit = 100
 	})
 	ctx := context.Background()
-	token := mustLogin(t, w.web, w.sim)
+	token := testkit.MustLogin(t, w.sim, w.web, testEmail, testPassword)
 	m := w.sessionWith(t, chain.ModeFull, chain.AuthOTP, token)
 
 	if err := w.loader.Handle(ctx, m, time.Now()); err != nil {

@@ -351,7 +351,7 @@ func TestGiveUp(t *testing.T) {
 		// A 401 mid-pull still loads the whole pages read before it.
 		{"TokenExpiresMidPull", websim.Options{TokenTTLRequests: 3},
 			func(t *testing.T, w *fastWorld, m *chain.SessionReady) time.Time {
-				*m = newSession(t, w.sealer, chain.ModeFull, chain.AuthOTP, mustLogin(t, w.web, w.sim))
+				*m = newSession(t, w.sealer, chain.ModeFull, chain.AuthOTP, testkit.MustLogin(t, w.sim, w.web, testEmail, testPassword))
 				return time.Now()
 			},
 			[]string{"401"}, nil, -1, func(rows int) bool { return rows > 0 && rows < n && rows%limit == 0 }},

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/testkit"
 	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
@@ -96,22 +97,6 @@ func MustSim(tb testing.TB, opts websim.Options, tp *tamper, copts websystem.Opt
 	return sim, websystem.New(hs.URL, websystem.Paths{}, nil, copts), hs.URL
 }
 
-// MustLogin logs c in through the e-mailed code.
-func MustLogin(tb testing.TB, sim *websim.Server, c *websystem.Client) string {
-	tb.Helper()
-	ctx := context.Background()
-	tmp, err := c.StartLogin(ctx, email, password)
-	if err != nil {
-		tb.Fatalf("StartLogin: %v", err)
-	}
-	code, _, _ := sim.LastCode()
-	tok, err := c.FinishLogin(ctx, tmp, code)
-	if err != nil {
-		tb.Fatalf("FinishLogin: %v", err)
-	}
-	return tok
-}
-
 func TestLogin(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -121,7 +106,7 @@ func TestLogin(t *testing.T) {
 		wantKind websystem.Kind
 	}{
 		{"Success", func(sim *websim.Server, c *websystem.Client) error {
-			tok := MustLogin(t, sim, c)
+			tok := testkit.MustLogin(t, sim, c, email, password)
 			if _, err := c.ListTickets(ctx, tok, websystem.Query{Page: 1, Limit: 5, Filter: everything}); err != nil {
 				return err
 			}
@@ -149,14 +134,14 @@ func TestLogin(t *testing.T) {
 			return err
 		}, websystem.ErrUnauthorized, websystem.KindStatus},
 		{"LogoutTwice", func(sim *websim.Server, c *websystem.Client) error {
-			tok := MustLogin(t, sim, c)
+			tok := testkit.MustLogin(t, sim, c, email, password)
 			if err := c.Logout(ctx, tok); err != nil {
 				return err
 			}
 			return c.Logout(ctx, tok)
 		}, websystem.ErrUnauthorized, websystem.KindStatus},
 		{"ExpiredToken", func(sim *websim.Server, c *websystem.Client) error {
-			tok := MustLogin(t, sim, c)
+			tok := testkit.MustLogin(t, sim, c, email, password)
 			q := websystem.Query{Page: 1, Limit: 5, Filter: everything}
 			for range 3 {
 				if _, err := c.ListTickets(ctx, tok, q); err != nil {
@@ -444,7 +429,7 @@ func TestPages(t *testing.T) {
 	})
 	t.Run("ErrorStops", func(t *testing.T) {
 		sim, c, _ := MustSim(t, websim.Options{Tickets: 1000, AllIncludesCanceled: true}, nil, websystem.Options{})
-		tok := MustLogin(t, sim, c)
+		tok := testkit.MustLogin(t, sim, c, email, password)
 		sim.SetFaults(0, 0, 5)
 		var pages []int
 		var gotErr error

@@ -23,7 +23,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/helpdesk-bq/tiflux-pipeline/internal/localrun/websim"
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/bus"
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
 // PubSub is Pub/Sub in memory: a pstest server of the test's own and a Bus
@@ -119,4 +121,21 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// MustLogin logs web in to sim with the e-mailed code, as CompleteLogin
+// does, and returns the session token exactly as the web system gave it.
+func MustLogin(tb testing.TB, sim *websim.Server, web *websystem.Client, email, password string) string {
+	tb.Helper()
+	ctx := context.Background()
+	tmp, err := web.StartLogin(ctx, email, password)
+	if err != nil {
+		tb.Fatalf("StartLogin: %v", err)
+	}
+	code, _, _ := sim.LastCode()
+	token, err := web.FinishLogin(ctx, tmp, code)
+	if err != nil {
+		tb.Fatalf("FinishLogin: %v", err)
+	}
+	return token
 }
