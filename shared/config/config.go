@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // the report time zone must resolve on a bare runtime
+
+	"github.com/helpdesk-bq/tiflux-pipeline/shared/chain"
 )
 
 // Function names one of the four entry points.
@@ -58,7 +60,7 @@ type Var struct {
 	From string
 	// AuthMode, when set, is the only value of Terraform's auth_mode in
 	// which the variable is set (the credentials of that mode).
-	AuthMode string
+	AuthMode chain.Auth
 	// SwitchedBy, when set, is the Terraform variable that turns the
 	// variable on: set while it is non-empty, unset otherwise.
 	SwitchedBy string
@@ -142,11 +144,11 @@ var Table = []Var{
 		Set: SetBySecret, From: "token-seal-key-previous", SwitchedBy: "token_seal_key_previous",
 		store: key(func(c *Config, k []byte) { c.SealKeyPrevious = k })},
 	{Name: "WEB_EMAIL", Doc: "login e-mail; required unless `WEB_API_TOKEN` is set", ReadBy: []Function{StartLogin},
-		Set: SetBySecret, From: "web-email", AuthMode: "otp", store: text(func(c *Config, s string) { c.Email = s })},
+		Set: SetBySecret, From: "web-email", AuthMode: chain.AuthOTP, store: text(func(c *Config, s string) { c.Email = s })},
 	{Name: "WEB_PASSWORD", Doc: "login password; required unless `WEB_API_TOKEN` is set", ReadBy: []Function{StartLogin},
-		Set: SetBySecret, From: "web-password", AuthMode: "otp", store: text(func(c *Config, s string) { c.Password = s })},
+		Set: SetBySecret, From: "web-password", AuthMode: chain.AuthOTP, store: text(func(c *Config, s string) { c.Password = s })},
 	{Name: "WEB_API_TOKEN", Doc: "official API token: set, the api-token mode (no OTP, no logout)", ReadBy: []Function{StartLogin},
-		Set: SetBySecret, From: "web-api-token", AuthMode: "api-token", store: text(func(c *Config, s string) { c.APIToken = s })},
+		Set: SetBySecret, From: "web-api-token", AuthMode: chain.AuthAPIToken, store: text(func(c *Config, s string) { c.APIToken = s })},
 	{Name: "WEB_LOGIN_PATH", Doc: "login endpoint", Default: "/login", ReadBy: []Function{StartLogin},
 		Set: SetByVariable, From: "web_paths.login", store: path(func(c *Config, s string) { c.LoginPath = s })},
 	{Name: "WEB_OTP_PATH", Doc: "code endpoint", Default: "/login/otp", ReadBy: []Function{CompleteLogin},

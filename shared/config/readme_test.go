@@ -59,7 +59,7 @@ func markdownTable(vars []config.Var) string {
 			set = "never (local runs and tests)"
 		}
 		if v.AuthMode != "" {
-			set += ", when `auth_mode` is `" + v.AuthMode + "`"
+			set += ", when `auth_mode` is `" + string(v.AuthMode) + "`"
 		}
 		if v.SwitchedBy != "" {
 			set += ", while `" + v.SwitchedBy + "` is set"

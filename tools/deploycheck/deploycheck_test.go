@@ -34,7 +34,7 @@ var authModes = func() map[string][]string {
 	out := map[string][]string{}
 	for _, v := range config.Table {
 		if v.AuthMode != "" {
-			out[v.AuthMode] = append(out[v.AuthMode], v.Name)
+			out[string(v.AuthMode)] = append(out[string(v.AuthMode)], v.Name)
 		}
 	}
 	return out
