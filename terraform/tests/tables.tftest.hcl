@@ -5,18 +5,6 @@
 
 mock_provider "google" {}
 
-variables {
-  project_id               = "tiflux-test"
-  web_base_url             = "https://api.example.com/api/v2"
-  web_email                = "robot@example.com"
-  web_password             = "correct horse battery staple"
-  otp_webhook_secret       = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-  token_seal_key           = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-  source_zip               = "tests/fixtures/function-source.zip"
-  propagation_wait_seconds = 0
-
-}
-
 run "tickets_table" {
   command = apply
 

@@ -5,16 +5,8 @@
 mock_provider "google" {}
 
 variables {
-  project_id               = "tiflux-test"
-  region                   = "southamerica-east1"
-  bigquery_location        = "southamerica-east1"
-  web_base_url             = "https://api.example.com/api/v2"
-  web_email                = "robot@example.com"
-  web_password             = "correct horse battery staple"
-  otp_webhook_secret       = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-  token_seal_key           = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
-  source_zip               = "tests/fixtures/function-source.zip"
-  propagation_wait_seconds = 0
+  region            = "southamerica-east1"
+  bigquery_location = "southamerica-east1"
 }
 
 run "functions" {
@@ -182,7 +174,7 @@ run "secrets" {
   }
 
   assert {
-    condition     = nonsensitive(google_secret_manager_secret_version.secret["token-seal-key"].secret_data) == "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+    condition     = nonsensitive(google_secret_manager_secret_version.secret["token-seal-key"].secret_data) == var.token_seal_key
     error_message = "The first apply must create each secret's version from its variable."
   }
 
@@ -245,7 +237,6 @@ run "pubsub" {
     error_message = "login-pending-complete must subscribe to login-pending."
   }
 
-
   assert {
     condition     = google_pubsub_subscription.login_pending_complete.expiration_policy[0].ttl == ""
     error_message = "login-pending-complete must never expire."
@@ -278,7 +269,6 @@ run "pubsub" {
     error_message = "Only the publishers of CONTRACT.md section 1 may publish, each only to its topics."
   }
 }
-
 
 run "invokers" {
   command = apply
