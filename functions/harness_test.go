@@ -71,10 +71,11 @@ type world struct {
 	logs   *os.File
 }
 
-const (
-	testEmail    = "analista@example.com.br"
-	testPassword = "senha-de-teste-123"
-	testAPIToken = "api-token-de-teste-456"
+const testEmail = "analista@example.com.br"
+
+var (
+	testPassword = testkit.Credential("password")
+	testAPIToken = testkit.Credential("api-token")
 )
 
 func mustWorld(t *testing.T, simOpts websim.Options, env map[string]string) *world {

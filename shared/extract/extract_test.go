@@ -34,10 +34,13 @@ import (
 )
 
 const (
-	project      = "test-project"
-	testEmail    = "analista@example.com.br"
-	testPassword = "senha-de-teste-123"
-	testAPIToken = "api-token-de-teste-456"
+	project   = "test-project"
+	testEmail = "analista@example.com.br"
+)
+
+var (
+	testPassword = testkit.Credential("password")
+	testAPIToken = testkit.Credential("api-token")
 )
 
 // emu is the one BigQuery emulator process of this test binary; each test

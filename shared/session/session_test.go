@@ -23,10 +23,9 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
-const (
-	email    = "analista@example.com.br"
-	password = "senha-de-teste-123"
-)
+const email = "analista@example.com.br"
+
+var password = testkit.Credential("password")
 
 // These tests run the session over its real adapters (BusPuller on pstest,
 // the web-system client on websim); they are skipped with -short.
@@ -775,7 +774,8 @@ func TestMemStartDrainsExpiredAndHandsBackLive(t *testing.T) {
 // pending: it publishes session-ready with the sealed token at once.
 func TestMemStartAPIToken(t *testing.T) {
 	w := mustMemWorld(t, 3)
-	w.starter.APIToken = "api-token-of-test"
+	apiToken := testkit.Credential("api-token")
+	w.starter.APIToken = apiToken
 	st, err := w.starter.Start(context.Background(), chain.ModeIncremental)
 	if err != nil || st.Status != "ready" || st.Auth != chain.AuthAPIToken {
 		t.Fatalf("got %+v, %v; want ready in api-token mode", st, err)
@@ -784,10 +784,10 @@ func TestMemStartAPIToken(t *testing.T) {
 		t.Fatalf("got %d logins, %d pending, %d ready; want 0, 0, 1", w.web.started, len(w.bus.published[pendingTopic]), len(w.bus.published[readyTopic]))
 	}
 	ready, _ := chain.DecodeSessionReady(w.bus.published[readyTopic][0])
-	if token, err := w.sealer.Open(ready.TokenSealed, st.SessionID); err != nil || token != "Bearer api-token-of-test" {
+	if token, err := w.sealer.Open(ready.TokenSealed, st.SessionID); err != nil || token != "Bearer "+apiToken {
 		t.Errorf("got token %q (%v), want the sealed bearer token", token, err)
 	}
-	if strings.Contains(w.logs.String(), "api-token-of-test") {
+	if strings.Contains(w.logs.String(), apiToken) {
 		t.Error("the API token is in the log")
 	}
 }

@@ -22,10 +22,11 @@ import (
 	"github.com/helpdesk-bq/tiflux-pipeline/shared/websystem"
 )
 
-const (
-	email    = "analista@example.com.br"
-	password = "s3nha-secreta-do-teste"
-	apiToken = "api-token-do-teste-0123456789"
+const email = "analista@example.com.br"
+
+var (
+	password = testkit.Credential("password")
+	apiToken = testkit.Credential("api-token")
 )
 
 var everything = websystem.CreatedBetween(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
