@@ -155,16 +155,8 @@ func TestRunJobAlreadyExists(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &jobsAPI{insert: tt.insert, states: tt.states, gets: map[string]int{}}
-			srv := httptest.NewServer(api)
-			defer srv.Close()
 			ctx := context.Background()
-			client, err := bigquery.NewClient(ctx, "p", option.WithEndpoint(srv.URL), option.WithoutAuthentication())
-			if err != nil {
-				t.Fatalf("NewClient: %v", err)
-			}
-			defer client.Close()
-			w := New(client, Config{Dataset: "d", Location: "US"})
-			w.pollEvery = time.Millisecond
+			w := mustJobsWarehouse(t, api)
 
 			job, err := w.query(ctx, "j", "SELECT 1")
 
@@ -205,16 +197,8 @@ func TestRunJobInsertsBeforeAnyLookup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &jobsAPI{insert: tt.insert, states: tt.states, gets: map[string]int{}}
-			srv := httptest.NewServer(api)
-			defer srv.Close()
 			ctx := context.Background()
-			client, err := bigquery.NewClient(ctx, "p", option.WithEndpoint(srv.URL), option.WithoutAuthentication())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer client.Close()
-			w := New(client, Config{Dataset: "d", Location: "US"})
-			w.pollEvery = time.Millisecond
+			w := mustJobsWarehouse(t, api)
 			if _, err := w.query(ctx, "j", "SELECT 1"); err != nil {
 				t.Fatalf("runJob: %v", err)
 			}
@@ -225,4 +209,20 @@ func TestRunJobInsertsBeforeAnyLookup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustJobsWarehouse is a Warehouse whose BigQuery is api, polling jobs
+// every millisecond.
+func mustJobsWarehouse(t *testing.T, api *jobsAPI) *Warehouse {
+	t.Helper()
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	client, err := bigquery.NewClient(context.Background(), "p", option.WithEndpoint(srv.URL), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	w := New(client, Config{Dataset: "d", Location: "US"})
+	w.pollEvery = time.Millisecond
+	return w
 }
