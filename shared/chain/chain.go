@@ -191,7 +191,9 @@ const (
 	// PhaseChangedCanceled reads filter_by=canceled over the changed
 	// window: a ticket canceled since the previous pull that was created
 	// before the window shows in no other list (filter_by=all may leave
-	// canceled tickets out).
+	// canceled tickets out). CONTRACT section 2, from Tiflux's API v2
+	// reference (get_tickets): "tickets by change" takes filter_by, and
+	// canceled is one of its values.
 	PhaseChangedCanceled Phase = "changed_canceled"
 	PhaseCanceled        Phase = "canceled"
 	PhaseSweep           Phase = "sweep"

@@ -658,7 +658,9 @@ func (f *pull) ghosts(ctx context.Context, over func() bool) error {
 		// A full pull listed every ticket of its window that exists: one
 		// the table holds (as fechado or cancelado too) that no list showed
 		// was deleted, or reopened and deleted before any pull saw it
-		// reopened; the open list cannot tell. Read those by number too.
+		// reopened; the open list cannot tell. Read those by number too:
+		// the one-ticket GET answers 404 for a ticket deleted or merged
+		// away (CONTRACT section 2, "one ticket").
 		inWindow, err := l.Store.NumbersCreated(ctx, next.WindowFrom, next.WindowTo)
 		if err != nil {
 			return fmt.Errorf("reconcile: %w", err)
