@@ -678,6 +678,21 @@ func TestChurn(t *testing.T) {
 			// request: a row may also hold the state the pull ends on.
 			now := byNumber(t, w.truth())
 			missing, stale := compare(table, before, end, prev, now)
+			if capped := strings.Contains(w.logs.String(), `"sync.sweeps_capped"`); capped && missing == 0 && stale > 0 {
+				// Changes outpaced the sweeps (a loaded machine makes each
+				// request slower, so more changes fall between them): the
+				// pull says so and leaves the rest to the next run. Hold it
+				// to that: a next pull, the churn over, leaves none stale.
+				t.Logf("sweeps capped: %d tickets stale after the pull; the next pull must correct them", stale)
+				next := w.session(t, chain.ModeIncremental)
+				if fin, _ := w.drive(t, next, nil); fin.Outcome != chain.OutcomeOK {
+					t.Fatalf("next pull: outcome %q (%s), want ok", fin.Outcome, fin.Error)
+				}
+				table = w.table(t)
+				now = byNumber(t, w.truth())
+				missing, stale = compare(table, before, now, now)
+				end = now
+			}
 			if missing != 0 || stale != 0 {
 				t.Errorf("after the pull: got %d missing (of %d there at its start), %d stale; want 0, 0", missing, len(before), stale)
 				_, endSit := w.ov.truth(simTickets(w.sim))
